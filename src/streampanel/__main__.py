@@ -1,0 +1,3 @@
+from streampanel.cli import main
+
+main()

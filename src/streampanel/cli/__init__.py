@@ -1,0 +1,25 @@
+"""The ``streampanel`` command: a thin layer over the library.
+
+Each sub-command group lives in its own module and is added here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from streampanel.cli import admin, call, serve
+
+app = typer.Typer(
+    name="streampanel",
+    help="Self-hosted control-panel API for video streaming CDNs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(admin.app, name="admin")
+app.command("call")(call.call)
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,49 @@
+"""What a command handler gets besides its parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from streampanel.errors import UnknownApplication
+from streampanel.secretbox import SecretBox
+from streampanel.settings import Settings
+from streampanel.store import accounts
+from streampanel.store.accounts import ApiKey
+
+
+@dataclass
+class CallContext:
+    account_id: int
+    key: ApiKey
+    conn: Connection
+    settings: Settings
+    box: SecretBox
+    now: datetime
+    # The request's signature: commands that create things are idempotent on it.
+    signature: str = ""
+
+    def resolve_applications(self, selector: Iterable[int | str]) -> list[dict[str, Any]]:
+        """The account's applications named by ids and names, in order, without repeats.
+
+        An element that is not this account's application is ``Unknown application``,
+        whether or not it exists in another account.
+        """
+        owned = accounts.list_applications(self.conn, self.account_id)
+        by_id = {a["id"]: a for a in owned}
+        by_name = {a["name"]: a for a in owned}
+        found: dict[int, dict[str, Any]] = {}
+        for item in selector:
+            if isinstance(item, int):
+                app = by_id.get(item)
+            else:
+                # A digit string is a name first, then an id (form-built clients send ids so).
+                app = by_name.get(item) or (by_id.get(int(item)) if item.isdigit() else None)
+            if app is None:
+                raise UnknownApplication(item)
+            found.setdefault(app["id"], app)
+        return list(found.values())

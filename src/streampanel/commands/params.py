@@ -1,0 +1,115 @@
+"""Parameter forms shared by several commands, defined once.
+
+Each type accepts what clients of the original API send (PHP sends numbers as ints or digit
+strings) and normalises it; ``expected`` texts name the accepted forms in error messages and
+in the generated documentation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+class Params(BaseModel):
+    """Base of every command's parameter model: unknown members are ignored (DESIGN §2)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def expected(text: str, **kwargs: Any) -> Any:
+    """A ``Field`` whose validation failures say ``expected <text>``."""
+    return Field(json_schema_extra={"expected": text}, **kwargs)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_int(value: Any) -> int:
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, str) and _DIGITS.match(value):
+        return int(value)
+    raise ValueError("not an integer")
+
+
+def _app_selector(value: Any) -> list[int | str]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError("empty")
+    selector: list[int | str] = []
+    for item in items:
+        if _is_int(item):
+            selector.append(int(item))
+        elif isinstance(item, str) and item:
+            selector.append(item)
+        else:
+            raise ValueError("not an application id or name")
+    return selector
+
+
+def _start_date(value: Any) -> date:
+    if _is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
+        return datetime.fromtimestamp(int(value), UTC).date()
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%Y-%m"):
+            try:
+                return datetime.strptime(value, fmt).date()
+            except ValueError:
+                continue
+    raise ValueError("not a start date")
+
+
+def _date_time(value: Any) -> datetime:
+    if _is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
+        return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value, fmt)
+            except ValueError:
+                continue
+    raise ValueError("not a date-time")
+
+
+def _stream_patterns(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    patterns: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError("not a stream pattern")
+        patterns.extend(part for part in item.split("|") if part)
+    if not patterns:
+        raise ValueError("empty")
+    return patterns
+
+
+def _non_negative_int(value: Any) -> int:
+    number = parse_int(value)
+    if number < 0:
+        raise ValueError("negative")
+    return number
+
+
+AppSelector = Annotated[list[int | str], BeforeValidator(_app_selector)]
+APP_EXPECTED = "an application id, name, or an array of them"
+
+StartDate = Annotated[date, BeforeValidator(_start_date)]
+STARTTIME_EXPECTED = "a date YYYY-MM-DD, a month YYYY-MM, or unix seconds"
+
+DateTimeParam = Annotated[datetime, BeforeValidator(_date_time)]
+DATETIME_EXPECTED = "a date-time YYYY-MM-DD HH:MM:SS or unix seconds"
+
+StreamPatterns = Annotated[list[str], BeforeValidator(_stream_patterns)]
+URL_EXPECTED = (
+    "a stream name or VOD path, a '|'-separated list of them with optional '*' wildcards, "
+    "or an array of such strings"
+)
+
+NonNegativeInt = Annotated[int, BeforeValidator(_non_negative_int)]

@@ -1,0 +1,83 @@
+"""The command registry: name -> (parameter model, handler, scope, messages).
+
+A command joins the API by defining its parameter model and handler in a module of this
+package and decorating the handler with ``@command``; ``streampanel.commands`` imports every
+such module, so the registry is complete once the package is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from streampanel.commands.context import CallContext
+from streampanel.errors import InvalidParameter, MissingParameter
+
+P = TypeVar("P", bound=BaseModel)
+Handler = Callable[[CallContext, Any], Any]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    params: type[BaseModel]
+    handler: Handler
+    message: str
+    summary: str
+    payload_key: str = "data"
+    # Commands that create something: refused for read-only keys, idempotent on signature.
+    writes: bool = False
+
+    def parse_params(self, request: dict[str, Any]) -> BaseModel:
+        try:
+            return self.params.model_validate(request)
+        except ValidationError as exc:
+            raise _parameter_error(self.params, exc) from None
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def command(
+    name: str,
+    *,
+    params: type[P],
+    message: str,
+    summary: str,
+    payload_key: str = "data",
+    writes: bool = False,
+) -> Callable[[Callable[[CallContext, P], Any]], Callable[[CallContext, P], Any]]:
+    def register(handler: Callable[[CallContext, P], Any]) -> Callable[[CallContext, P], Any]:
+        assert name not in REGISTRY, f"command {name} registered twice"
+        REGISTRY[name] = Command(
+            name=name,
+            params=params,
+            handler=handler,
+            message=message,
+            summary=summary,
+            payload_key=payload_key,
+            writes=writes,
+        )
+        return handler
+
+    return register
+
+
+def expected_of(model: type[BaseModel], field: str) -> str:
+    info = model.model_fields.get(field)
+    extra = info.json_schema_extra if info is not None else None
+    if isinstance(extra, dict) and isinstance(extra.get("expected"), str):
+        return extra["expected"]
+    return "a valid value"
+
+
+def _parameter_error(model: type[BaseModel], exc: ValidationError) -> Exception:
+    # Report the first problem only, named by the request member the client sent.
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else "request"
+    if error["type"] == "missing":
+        return MissingParameter(field, expected_of(model, field))
+    return InvalidParameter(field, expected_of(model, field))

@@ -1,0 +1,27 @@
+"""Video commands: the account's applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streampanel.commands.context import CallContext
+from streampanel.commands.params import Params
+from streampanel.commands.registry import command
+from streampanel.store import accounts
+
+
+class GetAppsParams(Params):
+    pass
+
+
+@command(
+    "video.getapps",
+    params=GetAppsParams,
+    message="Found Applications",
+    summary="Lists the account's applications with their ids and names.",
+)
+def get_apps(ctx: CallContext, params: GetAppsParams) -> list[dict[str, Any]]:
+    return [
+        {"id": app["id"], "name": app["name"], "created": app["created"].strftime("%Y-%m-%d %H:%M:%S")}
+        for app in accounts.list_applications(ctx.conn, ctx.account_id)
+    ]

@@ -1,0 +1,85 @@
+"""Decoding a request's JSON text: UTF-8 checked on the raw bytes, one object, no duplicates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from streampanel.errors import BadRequest, InvalidParameter, MissingParameter
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_request_text(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"Request JSON is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        value = json.loads(
+            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+        )
+    except _DuplicateKey as exc:
+        raise BadRequest(f"Request JSON has a duplicate key '{exc.args[0]}'") from None
+    except RecursionError:
+        raise BadRequest("Request JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise BadRequest(f"Request is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadRequest("Request JSON must be an object")
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer_member(request: dict[str, Any], name: str, expected: str) -> int:
+    if name not in request:
+        raise MissingParameter(name, expected)
+    value = request[name]
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise InvalidParameter(name, expected)
+
+
+def _string_member(request: dict[str, Any], name: str, expected: str) -> str:
+    if name not in request:
+        raise MissingParameter(name, expected)
+    value = request[name]
+    if not isinstance(value, str) or not value:
+        raise InvalidParameter(name, expected)
+    return value
+
+
+class Envelope:
+    """The required members of every request, checked in DESIGN §1 order."""
+
+    __slots__ = ("api_key", "cdn", "command", "members", "signature", "timestamp")
+
+    def __init__(self, members: dict[str, Any]):
+        self.members = members
+        self.command = _string_member(members, "command", "a command name string")
+        self.cdn = _integer_member(members, "cdn", "an integer CDN id")
+        self.api_key = _string_member(members, "api_key", "an API key string")
+        self.timestamp = _integer_member(members, "timestamp", "integer unix seconds")
+        self.signature = _string_member(
+            members, "signature", "the base64 HMAC-SHA256 signature string"
+        )

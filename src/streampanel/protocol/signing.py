@@ -1,0 +1,136 @@
+"""Request signatures, shared by the server and the SDK.
+
+``signature = base64(HMAC_SHA256(secret, signed_text))``.  Clients sign the JSON text without
+the signature, then add the member and serialize again; serializers differ, so the server
+never re-serializes.  It cuts the top-level ``"signature"`` member out of the bytes it received
+(:func:`split_signature`) and verifies those bytes (DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+_WHITESPACE = b" \t\r\n"
+
+
+class MalformedJson(ValueError):
+    """The text is not a JSON object this scanner can walk (the decoder says why first)."""
+
+
+@dataclass(frozen=True)
+class SplitRequest:
+    signed_text: bytes
+    # The signature member's value as decoded JSON (normally a string), or None when absent.
+    signature: object
+
+
+def sign(signed_text: bytes, secret: str) -> str:
+    digest = hmac.new(secret.encode(), signed_text, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def signature_matches(signed_text: bytes, secret: str, signature: str) -> bool:
+    """Compare base64 *strings* in constant time, ``=`` padding ignored on both sides.
+
+    Decoded bytes are not compared: lenient decoders accept several strings for one digest.
+    """
+    expected = sign(signed_text, secret).rstrip("=")
+    return hmac.compare_digest(expected.encode("ascii"), signature.rstrip("=").encode("utf-8"))
+
+
+def _skip_ws(text: bytes, pos: int) -> int:
+    while pos < len(text) and text[pos] in _WHITESPACE:
+        pos += 1
+    return pos
+
+
+def _end_of_string(text: bytes, pos: int) -> int:
+    """``pos`` is at an opening quote; returns the index after the closing quote."""
+    pos += 1
+    while pos < len(text):
+        byte = text[pos]
+        if byte == 0x5C:  # backslash: skip the escaped character
+            pos += 2
+            continue
+        if byte == 0x22:
+            return pos + 1
+        pos += 1
+    raise MalformedJson("unterminated string")
+
+
+def _end_of_value(text: bytes, pos: int) -> int:
+    if pos >= len(text):
+        raise MalformedJson("missing value")
+    if text[pos] == 0x22:
+        return _end_of_string(text, pos)
+    if text[pos] in b"[{":
+        depth = 0
+        while pos < len(text):
+            byte = text[pos]
+            if byte == 0x22:
+                pos = _end_of_string(text, pos)
+                continue
+            if byte in b"[{":
+                depth += 1
+            elif byte in b"]}":
+                depth -= 1
+                if depth == 0:
+                    return pos + 1
+            pos += 1
+        raise MalformedJson("unterminated container")
+    # number, true, false, null: runs to the next delimiter
+    while pos < len(text) and text[pos] not in b",}] \t\r\n":
+        pos += 1
+    return pos
+
+
+def split_signature(text: bytes) -> SplitRequest:
+    """Cut the top-level ``signature`` member out of a JSON object's text, exactly.
+
+    Removed: the member as written, the whitespace belonging to it, and one adjacent comma (the
+    preceding one unless it is the first member, else the following one).  Every other byte is
+    kept.  The text must already have been validated as a JSON object.
+    """
+    pos = _skip_ws(text, 0)
+    if pos >= len(text) or text[pos] != 0x7B:
+        raise MalformedJson("not an object")
+    pos += 1
+    previous_comma: int | None = None  # index of the comma before the current member
+    while True:
+        member_start = pos
+        pos = _skip_ws(text, pos)
+        if pos < len(text) and text[pos] == 0x7D:
+            return SplitRequest(text, None)
+        key_end = _end_of_string(text, pos)
+        key = json.loads(text[pos:key_end])
+        pos = _skip_ws(text, key_end)
+        if pos >= len(text) or text[pos] != 0x3A:
+            raise MalformedJson("expected ':'")
+        value_start = _skip_ws(text, pos + 1)
+        value_end = _end_of_value(text, value_start)
+        after = _skip_ws(text, value_end)
+        if key == "signature":
+            signature = json.loads(text[value_start:value_end])
+            if previous_comma is not None:
+                cut_start, cut_end = previous_comma, value_end
+            elif after < len(text) and text[after] == 0x2C:
+                # First member followed by others: drop it with the comma and the following
+                # whitespace, keeping the whitespace that preceded it.
+                cut_start = _skip_ws(text, member_start)
+                cut_end = _skip_ws(text, after + 1)
+            else:
+                # The only member.
+                cut_start, cut_end = _skip_ws(text, member_start), after
+            return SplitRequest(text[:cut_start] + text[cut_end:], signature)
+        if after >= len(text):
+            raise MalformedJson("unterminated object")
+        if text[after] == 0x7D:
+            return SplitRequest(text, None)
+        if text[after] != 0x2C:
+            raise MalformedJson("expected ',' or '}'")
+        previous_comma = after
+        pos = after + 1

@@ -1,0 +1,1 @@
+"""The HTTP face of streampanel: the ASGI app, request bodies, dispatch, metrics."""

@@ -1,0 +1,98 @@
+"""Getting the request's JSON text out of an HTTP body, as raw bytes.
+
+Form parsers decode field values (quietly replacing invalid UTF-8); the signature is over
+bytes, so the ``json`` field is extracted undecoded and checked by the protocol layer.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from streampanel.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+JSON_FIELD = b"json"
+
+
+def _from_urlencoded(body: bytes) -> bytes:
+    values = [v for k, v in parse_qsl(body, keep_blank_values=True) if k == JSON_FIELD]
+    return _single_field(values)
+
+
+def _from_multipart(body: bytes, boundary: bytes) -> bytes:
+    values: list[bytes] = []
+    state: dict[str, object] = {}
+
+    def on_part_begin() -> None:
+        state.update(headers={}, field=b"", value=b"", data=[])
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["field"] = bytes(state["field"]) + data[start:end]  # type: ignore[arg-type]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] = bytes(state["value"]) + data[start:end]  # type: ignore[arg-type]
+
+    def on_header_end() -> None:
+        headers = state["headers"]
+        assert isinstance(headers, dict)
+        headers[bytes(state["field"]).lower()] = state["value"]  # type: ignore[arg-type]
+        state.update(field=b"", value=b"")
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        chunks = state["data"]
+        assert isinstance(chunks, list)
+        chunks.append(data[start:end])
+
+    def on_part_end() -> None:
+        headers = state["headers"]
+        assert isinstance(headers, dict)
+        _, options = parse_options_header(headers.get(b"content-disposition", b""))
+        if options.get(b"name") == JSON_FIELD:
+            chunks = state["data"]
+            assert isinstance(chunks, list)
+            values.append(b"".join(chunks))
+
+    parser = MultipartParser(
+        boundary,
+        callbacks={  # type: ignore[arg-type]
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except Exception as exc:  # python-multipart raises its own error types
+        raise BadRequest(f"Malformed multipart body: {exc}") from None
+    return _single_field(values)
+
+
+def _single_field(values: list[bytes]) -> bytes:
+    if not values:
+        raise BadRequest("Missing form field 'json' holding the request JSON")
+    if len(values) > 1:
+        raise BadRequest("Form field 'json' given more than once")
+    return values[0]
+
+
+def extract_json_text(content_type: str, body: bytes, max_json_bytes: int) -> bytes:
+    media_type, options = parse_options_header(content_type)
+    if media_type == b"application/json":
+        text = body
+    elif media_type == b"application/x-www-form-urlencoded":
+        text = _from_urlencoded(body)
+    elif media_type == b"multipart/form-data":
+        boundary = options.get(b"boundary")
+        if not boundary:
+            raise BadRequest("Multipart body without a boundary")
+        text = _from_multipart(body, boundary)
+    else:
+        raise UnsupportedMediaType()
+    if len(text) > max_json_bytes:
+        raise PayloadTooLarge(f"Request JSON larger than {max_json_bytes} bytes")
+    return text

@@ -1,0 +1,146 @@
+"""From a request's JSON text to a response envelope, in the order of checks of DESIGN §1.
+
+body → JSON → required members → key lookup → cdn belongs to the key's account → timestamp
+→ signature → command known → key scope → parameters → handler.  Independent of HTTP, so
+tests and the CLI's in-process mode can call it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from streampanel.commands import REGISTRY
+from streampanel.commands.context import CallContext
+from streampanel.errors import (
+    ApiError,
+    AuthenticationFailed,
+    InternalError,
+    ScopeDenied,
+    StoreUnavailable,
+    UnknownCommand,
+)
+from streampanel.protocol import envelope
+from streampanel.protocol.request import Envelope, decode_request_text
+from streampanel.protocol.signing import split_signature, signature_matches
+from streampanel.secretbox import SecretBox
+from streampanel.settings import Settings
+from streampanel.store import accounts
+from streampanel.store.engine import write_transaction
+
+log = logging.getLogger("streampanel.api")
+
+
+@dataclass
+class Outcome:
+    body: dict[str, Any]
+    http_status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    command: str = "-"
+    cdn: int | None = None
+
+
+class _AuthFailure(AuthenticationFailed):
+    """Authentication failed; ``reason`` goes to the server log only."""
+
+    def __init__(self, reason: str, message: str | None = None):
+        self.reason = reason
+        super().__init__(message)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        box: SecretBox,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.settings = settings
+        self.engine = engine
+        self.box = box
+        self.clock = clock
+
+    def handle(self, raw: bytes) -> Outcome:
+        started = time.perf_counter()
+        outcome = Outcome(body={})
+        try:
+            outcome = self._run(raw, outcome, started)
+        except ApiError as error:
+            outcome.body = envelope.failure(error, time.perf_counter() - started)
+            outcome.http_status = error.http_status
+            outcome.headers = error.headers
+            if isinstance(error, _AuthFailure):
+                log.info("authentication failed: %s", error.reason)
+        return outcome
+
+    def _run(self, raw: bytes, outcome: Outcome, started: float) -> Outcome:
+        members = decode_request_text(raw)
+        request = Envelope(members)
+        outcome.command, outcome.cdn = request.command, request.cdn
+        try:
+            return self._authenticated(raw, request, outcome, started)
+        except (OperationalError, DBAPIError) as exc:
+            log.warning("store unavailable: %s", exc.__class__.__name__)
+            raise StoreUnavailable() from None
+        except ApiError:
+            raise
+        except Exception:
+            log.exception("command %s failed", request.command)
+            raise InternalError() from None
+
+    def _authenticated(
+        self, raw: bytes, request: Envelope, outcome: Outcome, started: float
+    ) -> Outcome:
+        with self.engine.connect() as conn:
+            key = accounts.find_active_key(conn, self.box, request.api_key)
+        if key is None:
+            raise _AuthFailure(f"unknown or revoked api_key for cdn {request.cdn}")
+        if key.account_id != request.cdn:
+            raise _AuthFailure(f"key {key.id} does not belong to cdn {request.cdn}")
+        signed_text = split_signature(raw).signed_text
+        now = self.clock()
+        if abs(now - request.timestamp) > self.settings.timestamp_window:
+            # Say why only to a caller who proved the secret: no key probing by stale stamps.
+            skew = int(request.timestamp - now)
+            if signature_matches(signed_text, key.secret, request.signature):
+                raise _AuthFailure(
+                    f"timestamp skew {skew}s",
+                    "Authentication failed: timestamp is outside the allowed window of "
+                    f"±{self.settings.timestamp_window} seconds (off by {skew} s); "
+                    "check the client's clock",
+                )
+            raise _AuthFailure(f"timestamp skew {skew}s and bad signature")
+        if not signature_matches(signed_text, key.secret, request.signature):
+            raise _AuthFailure(f"signature mismatch for key {key.id}")
+
+        command = REGISTRY.get(request.command)
+        if command is None:
+            raise UnknownCommand(request.command)
+        if command.writes and key.read_only:
+            raise ScopeDenied(request.command)
+        params = command.parse_params(request.members)
+
+        transaction = write_transaction(self.engine) if command.writes else self.engine.begin()
+        with transaction as conn:
+            ctx = CallContext(
+                account_id=key.account_id,
+                key=key,
+                conn=conn,
+                settings=self.settings,
+                box=self.box,
+                now=datetime.fromtimestamp(now, UTC).replace(tzinfo=None, microsecond=0),
+                signature=request.signature.rstrip("="),
+            )
+            payload = command.handler(ctx, params)
+        outcome.body = envelope.success(
+            command.message, command.payload_key, payload, time.perf_counter() - started
+        )
+        return outcome

@@ -1,0 +1,100 @@
+"""The one settings object, built from environment variables and an optional TOML file.
+
+Environment variables are ``STREAMPANEL_<FIELD>`` (nested: ``STREAMPANEL_A__B``); the TOML
+file is named by ``STREAMPANEL_CONFIG`` or passed explicitly.  Nothing else in the package
+reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "streampanel"
+
+
+class CollectorSettings(BaseModel):
+    """One live-viewer collector run by the embedded server."""
+
+    server: str
+    nginx_rtmp: str
+    interval: float = 60.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMPANEL_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    # Where the SQLite file, the master key file and the demo data live.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # SQLAlchemy URL; empty means the embedded SQLite file in data_dir.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Master key for secrets at rest (urlsafe base64 of 32 bytes); empty means a 0600 key
+    # file in data_dir, created on first run.
+    master_key: SecretStr | None = None
+    demo: bool = False
+    log_level: str = "info"
+
+    # Protocol
+    timestamp_window: int = 300
+    max_body_bytes: int = 1024 * 1024
+
+    # Storage: directories named sestoreN, each holding <storage user>/... trees.
+    storage_roots: list[Path] = Field(default_factory=list)
+
+    # Ingestion: regex whose first group is the application name, applied to the URL path.
+    ingest_app_pattern: str = r"^/([^/?#]+)"
+
+    # Live viewers
+    viewer_retention_days: int = 14
+    collectors: list[CollectorSettings] = Field(default_factory=list)
+
+    # Upload workers and callbacks
+    worker_lease_seconds: float = 60.0
+    worker_max_attempts: int = 8
+    callback_allow_private: bool = False
+
+    # Periodic jobs of the embedded server (seconds)
+    disk_collect_interval: float = 86400.0
+    purge_interval: float = 3600.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("STREAMPANEL_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'streampanel.db'}"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
