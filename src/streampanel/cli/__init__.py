@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from streampanel.cli import admin, call, serve
+from streampanel.cli import admin, call, collect, serve
 
 app = typer.Typer(
     name="streampanel",
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(admin.app, name="admin")
+app.add_typer(collect.app, name="collect")
 app.command("call")(call.call)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)

@@ -12,7 +12,7 @@ import uvicorn
 from streampanel.cli.output import console, err_console, user_errors
 from streampanel.runtime import open_runtime
 from streampanel.server.app import create_app
-from streampanel.server.services import embedded_services
+from streampanel.server.services import embedded_services, feature_routes
 from streampanel.settings import Settings
 
 
@@ -77,7 +77,7 @@ def serve(
             access_log=False,
         )
         return
-    app = create_app(settings, runtime.engine, runtime.box, embedded_services(settings))
+    app = create_app(settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes())
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
     )

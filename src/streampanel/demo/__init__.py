@@ -7,6 +7,8 @@ The documentation's credentials are public: they exist only in demo mode.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -24,9 +26,20 @@ DEMO_APPLICATIONS = ["demo-origin", "demo-live", "demo-vod", "demo-events"]
 DEMO_SERVERS = {"HML": "Hamilton, CA", "FRA": "Frankfurt, DE", "NYC": "New York, US"}
 DEMO_STORAGE_USERS = ["demo", "jb"]
 
-# Feature populators: each takes the runtime and fills the demo account with real data.
+# Feature populators: each takes the runtime and fills the demo account with real data by
+# the feature's real code path.  A module of this package registers one with @populator.
 Populator = Callable[[Runtime], None]
 POPULATORS: list[Populator] = []
+
+
+def populator(func: Populator) -> Populator:
+    POPULATORS.append(func)
+    return func
+
+
+def _load_populators() -> None:
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{module}")
 
 
 def seed_account(runtime: Runtime) -> bool:
@@ -55,6 +68,7 @@ def seed_account(runtime: Runtime) -> bool:
 def setup_demo(runtime: Runtime, progress: Callable[[str], None] = lambda _msg: None) -> None:
     progress("demo account (cdn 158, the documentation's example key)")
     seed_account(runtime)
+    _load_populators()
     for populate in POPULATORS:
         progress(populate.__doc__.splitlines()[0] if populate.__doc__ else populate.__name__)
         populate(runtime)

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from streampanel.errors import ApiError, MethodNotAllowed, PayloadTooLarge, TransportError
 from streampanel.protocol import envelope
@@ -81,6 +81,7 @@ def create_app(
     engine: Engine,
     box: SecretBox,
     services: list[Service] | None = None,
+    extra_routes: list[BaseRoute] | None = None,
 ) -> Starlette:
     state = AppState(settings, engine, box)
     body_limit = settings.max_body_bytes * _FORM_OVERHEAD_FACTOR + _FORM_OVERHEAD_BYTES
@@ -152,6 +153,7 @@ def create_app(
             Route("/dev", stable, methods=methods),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *(extra_routes or []),
         ],
         exception_handlers={404: http_error, 405: http_error, 500: http_error},
         lifespan=lifespan,

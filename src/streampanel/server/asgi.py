@@ -9,11 +9,11 @@ from starlette.applications import Starlette
 
 from streampanel.runtime import open_runtime
 from streampanel.server.app import create_app
-from streampanel.server.services import embedded_services
+from streampanel.server.services import embedded_services, feature_routes
 from streampanel.settings import Settings
 
 
 def app_from_environment() -> Starlette:
     settings = Settings()
     runtime = open_runtime(settings)
-    return create_app(settings, runtime.engine, runtime.box, embedded_services(settings))
+    return create_app(settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes())

@@ -1,10 +1,12 @@
-"""Background services the embedded server runs beside the API.
+"""What features add to the embedded server: background services and extra routes.
 
-Each feature contributes a factory here (upload worker, viewer collectors, disk collector,
-purge); ``streampanel serve`` starts them all in the app's lifespan.
+Each feature contributes here (upload worker, viewer collectors, disk collector, purge, the
+viewer push route); ``streampanel serve`` starts the services in the app's lifespan.
 """
 
 from __future__ import annotations
+
+from starlette.routing import BaseRoute
 
 from streampanel.server.app import Service
 from streampanel.settings import Settings
@@ -13,3 +15,8 @@ from streampanel.settings import Settings
 def embedded_services(settings: Settings) -> list[Service]:
     services: list[Service] = []
     return services
+
+
+def feature_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    return routes

@@ -1,0 +1,10 @@
+"""``streampanel collect``: the collectors (disk usage, live viewers), run once or periodically.
+
+Each collector's command lives in its feature's CLI module and is registered on this group.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Run the data collectors.", no_args_is_help=True)
