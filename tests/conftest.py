@@ -85,7 +85,6 @@ def clean_store(runtime: Runtime) -> None:
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
-            conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture
