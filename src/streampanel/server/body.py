@@ -6,7 +6,7 @@ bytes, so the ``json`` field is extracted undecoded and checked by the protocol 
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -16,7 +16,12 @@ JSON_FIELD = b"json"
 
 
 def _from_urlencoded(body: bytes) -> bytes:
-    values = [v for k, v in parse_qsl(body, keep_blank_values=True) if k == JSON_FIELD]
+    # urllib's parse_qsl decodes to str and back; percent-decode to bytes ourselves.
+    values = []
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if unquote_to_bytes(name.replace(b"+", b" ")) == JSON_FIELD:
+            values.append(unquote_to_bytes(value.replace(b"+", b" ")))
     return _single_field(values)
 
 

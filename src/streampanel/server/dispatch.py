@@ -33,9 +33,12 @@ from streampanel.protocol.signing import split_signature, signature_matches
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
 from streampanel.store import accounts
+from streampanel.store.accounts import ApiKey
 from streampanel.store.engine import write_transaction
 
 log = logging.getLogger("streampanel.api")
+
+_ENVELOPE_MEMBERS = frozenset({"command", "cdn", "api_key", "timestamp", "signature"})
 
 
 @dataclass
@@ -96,9 +99,8 @@ class Dispatcher:
             log.exception("command %s failed", request.command)
             raise InternalError() from None
 
-    def _authenticated(
-        self, raw: bytes, request: Envelope, outcome: Outcome, started: float
-    ) -> Outcome:
+    def authenticate(self, raw: bytes, request: Envelope) -> ApiKey:
+        """The key that signed this request, or ``AuthenticationFailed``."""
         with self.engine.connect() as conn:
             key = accounts.find_active_key(conn, self.box, request.api_key)
         if key is None:
@@ -120,13 +122,21 @@ class Dispatcher:
             raise _AuthFailure(f"timestamp skew {skew}s and bad signature")
         if not signature_matches(signed_text, key.secret, request.signature):
             raise _AuthFailure(f"signature mismatch for key {key.id}")
+        return key
 
+    def _authenticated(
+        self, raw: bytes, request: Envelope, outcome: Outcome, started: float
+    ) -> Outcome:
+        key = self.authenticate(raw, request)
         command = REGISTRY.get(request.command)
         if command is None:
             raise UnknownCommand(request.command)
         if command.writes and key.read_only:
             raise ScopeDenied(request.command)
         params = command.parse_params(request.members)
+        ignored = request.members.keys() - _ENVELOPE_MEMBERS - command.params.model_fields.keys()
+        if ignored:
+            log.info("%s: ignoring unknown members %s", command.name, sorted(ignored))
 
         transaction = write_transaction(self.engine) if command.writes else self.engine.begin()
         with transaction as conn:
@@ -136,7 +146,7 @@ class Dispatcher:
                 conn=conn,
                 settings=self.settings,
                 box=self.box,
-                now=datetime.fromtimestamp(now, UTC).replace(tzinfo=None, microsecond=0),
+                now=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None, microsecond=0),
                 signature=request.signature.rstrip("="),
             )
             payload = command.handler(ctx, params)
