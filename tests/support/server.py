@@ -25,13 +25,14 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
-        log = self._log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streampanel", "serve", "--port", str(self.port), *self._args],
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with self._log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streampanel", "serve", "--port", str(self.port),
+                 *self._args],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
