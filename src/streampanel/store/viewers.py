@@ -1,0 +1,277 @@
+"""Live-viewer snapshots: recording polls and pushes, the two query shapes, and purge.
+
+A *snapshot* is what one server reported at one time for one protocol: a viewer count per
+(vhost, app, stream).  Recording a snapshot updates each stream's latest row in
+``viewer_streams`` and appends to ``viewer_snapshots``.  A *complete* snapshot (a collector's
+poll: the server's whole state) also closes the streams it no longer lists with one zero row,
+so "live now" drops them and history shows where they ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from streampanel.store.tables import servers
+from streampanel.store.tables.viewers import viewer_snapshots, viewer_streams
+
+
+@dataclass(frozen=True)
+class StreamCount:
+    """One stream's viewer count in a snapshot."""
+
+    vhost: str
+    app: str
+    stream: str
+    viewers: int
+    # The count came from <nclients> minus the publisher because no clients were listed.
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    rows: int
+    closed: int
+
+
+_KEY = ("vhost", "app", "stream")
+
+
+def _merge(counts: Iterable[StreamCount]) -> dict[tuple[str, str, str], StreamCount]:
+    # The same stream reported twice in one snapshot (several <server> blocks) is summed.
+    merged: dict[tuple[str, str, str], StreamCount] = {}
+    for count in counts:
+        key = (count.vhost, count.app, count.stream)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = count
+        else:
+            merged[key] = StreamCount(
+                *key, seen.viewers + count.viewers, seen.estimated or count.estimated
+            )
+    return merged
+
+
+def _upsert_snapshots(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    # A second report for the same stream and second replaces the first (idempotent replays).
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(viewer_snapshots)
+    statement = statement.on_conflict_do_update(
+        index_elements=["stream_id", "time"],
+        set_={"viewers": statement.excluded.viewers, "estimated": statement.excluded.estimated},
+    )
+    conn.execute(statement, rows)
+
+
+def _stream_ids(
+    conn: Connection, server_id: int, protocol: str, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Rows of ``viewer_streams`` for the keys, creating the missing ones."""
+    wanted = set(keys)
+    known: dict[tuple[str, str, str], dict[str, Any]] = {}
+    query = select(viewer_streams).where(
+        viewer_streams.c.server_id == server_id, viewer_streams.c.protocol == protocol
+    )
+    for row in conn.execute(query).mappings():
+        key = (row["vhost"], row["app"], row["stream"])
+        known[key] = dict(row)
+    missing = [k for k in wanted if k not in known]
+    if missing:
+        conn.execute(
+            insert(viewer_streams),
+            [
+                {
+                    "server_id": server_id,
+                    "vhost": v,
+                    "app": a,
+                    "stream": s,
+                    "protocol": protocol,
+                    "last_time": 0,
+                    "last_viewers": 0,
+                    "live": False,
+                }
+                for v, a, s in missing
+            ],
+        )
+        for row in conn.execute(query).mappings():
+            known.setdefault((row["vhost"], row["app"], row["stream"]), dict(row))
+    return known
+
+
+def record_snapshot(
+    conn: Connection,
+    server_id: int,
+    protocol: str,
+    time: int,
+    counts: Iterable[StreamCount],
+    *,
+    complete: bool = True,
+) -> RecordResult:
+    """Store one server's report at ``time`` (unix seconds).
+
+    ``complete`` says the report lists every stream the server has for ``protocol``: streams
+    it no longer lists get a zero row and leave "live now".  A report older than a stream's
+    latest row goes to history only.
+    """
+    merged = _merge(counts)
+    streams = _stream_ids(conn, server_id, protocol, merged)
+    snapshot_rows: list[dict[str, Any]] = []
+    latest_rows: list[dict[str, Any]] = []
+    for key, count in merged.items():
+        stream = streams[key]
+        snapshot_rows.append(
+            {
+                "stream_id": stream["id"],
+                "time": time,
+                "viewers": count.viewers,
+                "estimated": count.estimated,
+            }
+        )
+        if time >= stream["last_time"]:
+            latest_rows.append({"sid": stream["id"], "t": time, "v": count.viewers, "l": True})
+    closed = 0
+    if complete:
+        for key, stream in streams.items():
+            if key not in merged and stream["live"] and stream["last_time"] <= time:
+                snapshot_rows.append(
+                    {"stream_id": stream["id"], "time": time, "viewers": 0, "estimated": False}
+                )
+                latest_rows.append({"sid": stream["id"], "t": time, "v": 0, "l": False})
+                closed += 1
+    _upsert_snapshots(conn, snapshot_rows)
+    if latest_rows:
+        conn.execute(
+            update(viewer_streams)
+            .where(viewer_streams.c.id == bindparam("sid"))
+            .values(last_time=bindparam("t"), last_viewers=bindparam("v"), live=bindparam("l")),
+            latest_rows,
+        )
+    return RecordResult(rows=len(snapshot_rows), closed=closed)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def stream_filter(column: Any, patterns: Sequence[str]) -> ColumnElement[bool]:
+    """``stream`` matches any of the patterns; ``*`` matches any run of characters."""
+    exact = [p for p in patterns if "*" not in p]
+    clauses: list[ColumnElement[bool]] = []
+    if exact:
+        clauses.append(column.in_(exact))
+    for pattern in patterns:
+        if "*" in pattern:
+            like = "%".join(_like_escape(part) for part in pattern.split("*"))
+            clauses.append(column.like(like, escape="\\"))
+    return or_(*clauses)
+
+
+def _selection(apps: Sequence[str], patterns: Sequence[str]) -> ColumnElement[bool]:
+    return and_(viewer_streams.c.app.in_(apps), stream_filter(viewer_streams.c.stream, patterns))
+
+
+_ROW_COLUMNS = (
+    servers.c.name.label("server"),
+    servers.c.location,
+    viewer_streams.c.vhost,
+    viewer_streams.c.app,
+    viewer_streams.c.stream,
+    viewer_streams.c.protocol,
+)
+
+
+def live_rows(
+    conn: Connection, apps: Sequence[str], patterns: Sequence[str], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """The latest snapshot of each server for the matching streams that are live."""
+    query = (
+        select(
+            viewer_streams.c.last_time.label("time"),
+            *_ROW_COLUMNS,
+            viewer_streams.c.last_viewers.label("viewers"),
+        )
+        .join(servers, servers.c.id == viewer_streams.c.server_id)
+        .where(_selection(apps, patterns), viewer_streams.c.live == true())
+        .order_by(
+            servers.c.name,
+            viewer_streams.c.vhost,
+            viewer_streams.c.app,
+            viewer_streams.c.stream,
+            viewer_streams.c.protocol,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def range_rows(
+    conn: Connection,
+    apps: Sequence[str],
+    patterns: Sequence[str],
+    start: int,
+    end: int,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """Every snapshot row of the matching streams with ``start <= time <= end``, oldest first."""
+    query = (
+        select(
+            viewer_snapshots.c.time,
+            *_ROW_COLUMNS,
+            viewer_snapshots.c.viewers,
+        )
+        .select_from(viewer_streams)
+        .join(viewer_snapshots, viewer_snapshots.c.stream_id == viewer_streams.c.id)
+        .join(servers, servers.c.id == viewer_streams.c.server_id)
+        .where(
+            _selection(apps, patterns),
+            viewer_snapshots.c.time >= start,
+            viewer_snapshots.c.time <= end,
+        )
+        .order_by(
+            viewer_snapshots.c.time,
+            servers.c.name,
+            viewer_streams.c.vhost,
+            viewer_streams.c.app,
+            viewer_streams.c.stream,
+            viewer_streams.c.protocol,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def purge(conn: Connection, before: int) -> int:
+    """Delete snapshots older than ``before`` (unix seconds); returns how many.
+
+    Streams whose latest row is older too are deleted with them: nothing of them is left to
+    show, live or in range.
+    """
+    deleted = conn.execute(delete(viewer_snapshots).where(viewer_snapshots.c.time < before))
+    conn.execute(delete(viewer_streams).where(viewer_streams.c.last_time < before))
+    return int(deleted.rowcount or 0)
+
+
+def oldest_time(conn: Connection) -> int | None:
+    value = conn.execute(select(func.min(viewer_snapshots.c.time))).scalar()
+    return int(value) if value is not None else None
