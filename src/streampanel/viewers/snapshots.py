@@ -1,9 +1,9 @@
-"""Storing one server's report: resolve the server, then record the snapshot in one write."""
+"""Storing a server's reports: resolve the server, then record the snapshots in one write."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine
 
@@ -13,28 +13,41 @@ from streampanel.store.viewers import RecordResult, StreamCount, record_snapshot
 
 log = logging.getLogger("streampanel.viewers")
 
+Report = tuple[int, Sequence[StreamCount]]
+
+
+def store_reports(
+    engine: Engine, server: str, protocol: str, reports: Iterable[Report], *, complete: bool = True
+) -> RecordResult:
+    """Record reports ``(unix time, counts)`` of ``server`` (created on first sight), in order."""
+    rows = closed = 0
+    estimated: set[str] = set()
+    with write_transaction(engine) as conn:
+        server_id = accounts.get_or_create_server(conn, server)
+        for at, counts in reports:
+            result = record_snapshot(conn, server_id, protocol, at, counts, complete=complete)
+            rows += result.rows
+            closed += result.closed
+            estimated.update(f"{c.app}/{c.stream}" for c in counts if c.estimated)
+    if estimated:
+        # The server listed no clients: counts are <nclients> minus the publisher, which
+        # also counts push relays.  `rtmp_stat all` lists clients and gives exact counts.
+        log.warning(
+            "%s: no clients listed, viewers estimated from nclients for %s",
+            server,
+            ", ".join(sorted(estimated)),
+        )
+    return RecordResult(rows=rows, closed=closed)
+
 
 def store_report(
     engine: Engine,
     server: str,
     protocol: str,
     time: int,
-    counts: Iterable[StreamCount],
+    counts: Sequence[StreamCount],
     *,
     complete: bool = True,
 ) -> RecordResult:
-    """Record a report of ``server`` (created on first sight) at ``time`` (unix seconds)."""
-    counts = list(counts)
-    with write_transaction(engine) as conn:
-        server_id = accounts.get_or_create_server(conn, server)
-        result = record_snapshot(conn, server_id, protocol, time, counts, complete=complete)
-    estimated = [f"{c.app}/{c.stream}" for c in counts if c.estimated]
-    if estimated:
-        # The server listed no clients: counts are <nclients> minus the publisher, which
-        # also counts push relays.  Enable client listing in the stat page for exact counts.
-        log.warning(
-            "%s: no clients listed, viewers estimated from nclients for %s",
-            server,
-            ", ".join(estimated),
-        )
-    return result
+    """Record one report of ``server`` at ``time`` (unix seconds)."""
+    return store_reports(engine, server, protocol, [(time, counts)], complete=complete)
