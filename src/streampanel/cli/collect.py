@@ -7,4 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from streampanel.cli import collect_viewers
+
 app = typer.Typer(help="Run the data collectors.", no_args_is_help=True)
+app.command("viewers")(collect_viewers.viewers)
+app.command("hls")(collect_viewers.hls)
