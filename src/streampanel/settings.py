@@ -30,6 +30,19 @@ class CollectorSettings(BaseModel):
     server: str
     nginx_rtmp: str
     interval: float = 60.0
+    vhost: str = "_defaultVHost_"
+
+
+class HlsCollectorSettings(BaseModel):
+    """One access-log follower deriving HLS viewers, run by the embedded server."""
+
+    server: str
+    log: Path
+    format: str = "combined"
+    window: int = 60
+    interval: int = 60
+    vhost: str = "_defaultVHost_"
+    path_pattern: str | None = None
 
 
 class Settings(BaseSettings):
@@ -62,6 +75,7 @@ class Settings(BaseSettings):
     # Live viewers
     viewer_retention_days: int = 14
     collectors: list[CollectorSettings] = Field(default_factory=list)
+    hls_collectors: list[HlsCollectorSettings] = Field(default_factory=list)
 
     # Upload workers and callbacks
     worker_lease_seconds: float = 60.0

@@ -10,13 +10,17 @@ from starlette.routing import BaseRoute
 
 from streampanel.server.app import Service
 from streampanel.settings import Settings
+from streampanel.viewers import push as viewer_push
+from streampanel.viewers import service as viewer_service
 
 
 def embedded_services(settings: Settings) -> list[Service]:
     services: list[Service] = []
+    services += [viewer_service.viewer_collectors_service, viewer_service.viewer_purge_service]
     return services
 
 
 def feature_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
+    routes += viewer_push.routes()
     return routes

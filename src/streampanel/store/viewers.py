@@ -9,6 +9,9 @@ so "live now" drops them and history shows where they ended.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -275,3 +278,33 @@ def purge(conn: Connection, before: int) -> int:
 def oldest_time(conn: Connection) -> int | None:
     value = conn.execute(select(func.min(viewer_snapshots.c.time))).scalar()
     return int(value) if value is not None else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_ingest_token(conn: Connection, server_id: int) -> str:
+    """A new push-route token for the server, replacing any previous one; shown only here."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        update(servers)
+        .where(servers.c.id == server_id)
+        .values(ingest_token_hash=_token_hash(token))
+    )
+    return token
+
+
+def server_for_token(conn: Connection, token: str) -> tuple[int, str] | None:
+    """``(server id, name)`` of the server the ingest token belongs to."""
+    if not token:
+        return None
+    row = conn.execute(
+        select(servers.c.id, servers.c.name, servers.c.ingest_token_hash).where(
+            servers.c.ingest_token_hash == _token_hash(token)
+        )
+    ).first()
+    # The lookup is by hash; compare again in constant time so timing says nothing more.
+    if row is None or not hmac.compare_digest(row.ingest_token_hash, _token_hash(token)):
+        return None
+    return int(row.id), str(row.name)

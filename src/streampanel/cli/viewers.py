@@ -1,0 +1,32 @@
+"""``streampanel viewers``: live-viewer data housekeeping."""
+
+from __future__ import annotations
+
+import typer
+
+from streampanel.cli.output import console, user_errors
+from streampanel.runtime import open_runtime
+from streampanel.settings import Settings
+from streampanel.viewers.purge import purge_expired
+
+app = typer.Typer(help="Live-viewer data.", no_args_is_help=True)
+
+
+@app.command("purge")
+def purge(
+    older_than_days: float = typer.Option(
+        None, "--older-than-days", help="Default: the configured retention (14 days)."
+    ),
+) -> None:
+    """Delete live-viewer rows older than the retention now (the server does it hourly)."""
+    with user_errors():
+        settings = Settings()
+        runtime = open_runtime(settings)
+        try:
+            days = (
+                older_than_days if older_than_days is not None else settings.viewer_retention_days
+            )
+            deleted = purge_expired(runtime.engine, days)
+        finally:
+            runtime.close()
+    console.print(f"deleted {deleted} viewer rows older than {days:g} days")

@@ -1,0 +1,160 @@
+"""The push route: streaming servers that count their own viewers report them here.
+
+    POST /viewers/push[?complete=1]
+    Authorization: Bearer <the server's ingest token>
+    Content-Type: application/json
+
+    [{"time": 1700000000, "vhost": "_defaultVHost_", "app": "live", "stream": "cam1",
+      "viewers": 12, "protocol": "rtmp"}, ...]
+
+``time`` is unix seconds or ``YYYY-MM-DD HH:MM:SS`` (UTC); ``protocol`` is optional (default
+``rtmp``).  The token names the server (``streampanel admin server ingest-token NAME``), so a
+server can only report for itself; it is not an account key and opens nothing else.  With
+``complete=1`` each (time, protocol) group is the server's whole state, so streams it does not
+list have ended.  Answers use the API's envelope with real HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from streampanel.errors import ApiError, AuthenticationFailed, BadRequest, PayloadTooLarge
+from streampanel.protocol import envelope
+from streampanel.store.viewers import StreamCount, server_for_token
+from streampanel.viewers.snapshots import store_reports
+
+PATH = "/viewers/push"
+MAX_ITEMS = 50_000
+# Reports from the future beyond clock skew are refused; the past is bounded by retention.
+MAX_FUTURE_SECONDS = 300
+_LIMITS = {"vhost": 200, "app": 200, "stream": 500, "protocol": 20}
+
+
+class InvalidReport(BadRequest):
+    def __init__(self, index: int, field: str, expected: str):
+        super().__init__(f"Invalid report item {index} '{field}': expected {expected}")
+
+
+def _time(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.isdigit():
+            return int(value)
+        try:
+            moment = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return None
+        return int(moment.replace(tzinfo=UTC).timestamp())
+    return None
+
+
+def parse_report(
+    body: Any, now: float, retention_days: float
+) -> dict[tuple[str, int], list[StreamCount]]:
+    """Validate a pushed list; returns counts grouped by (protocol, time)."""
+    if not isinstance(body, list):
+        raise BadRequest("The body must be a JSON list of {time, vhost, app, stream, viewers}")
+    if len(body) > MAX_ITEMS:
+        raise BadRequest(f"At most {MAX_ITEMS} items per push")
+    oldest = now - retention_days * 86400
+    groups: dict[tuple[str, int], list[StreamCount]] = defaultdict(list)
+    for index, item in enumerate(body):
+        if not isinstance(item, dict):
+            raise InvalidReport(index, "item", "an object")
+        at = _time(item.get("time"))
+        if at is None or not oldest <= at <= now + MAX_FUTURE_SECONDS:
+            raise InvalidReport(
+                index,
+                "time",
+                "unix seconds or YYYY-MM-DD HH:MM:SS (UTC) "
+                "within the retention and not in the future",
+            )
+        texts: dict[str, str] = {}
+        for field in ("vhost", "app", "stream", "protocol"):
+            value = item.get(field, "rtmp" if field == "protocol" else None)
+            if not isinstance(value, str) or not value or len(value) > _LIMITS[field]:
+                raise InvalidReport(
+                    index, field, f"a non-empty string of at most {_LIMITS[field]} characters"
+                )
+            texts[field] = value
+        viewers = item.get("viewers")
+        if not isinstance(viewers, int) or isinstance(viewers, bool) or viewers < 0:
+            raise InvalidReport(index, "viewers", "a non-negative integer")
+        groups[(texts["protocol"], at)].append(
+            StreamCount(texts["vhost"], texts["app"], texts["stream"], viewers)
+        )
+    return groups
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return token.strip()
+    return request.headers.get("x-ingest-token", "").strip()
+
+
+def _answer(body: dict[str, Any], status: int) -> Response:
+    return Response(envelope.render(body), status_code=status, media_type="application/json")
+
+
+async def push(request: Request) -> Response:
+    started = time.perf_counter()
+    state = request.app.state.streampanel
+    try:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > state.settings.max_body_bytes:
+            raise PayloadTooLarge()
+        raw = await request.body()
+        if len(raw) > state.settings.max_body_bytes:
+            raise PayloadTooLarge()
+        token = _bearer(request)
+
+        def store() -> int:
+            with state.engine.connect() as conn:
+                found = server_for_token(conn, token)
+            if found is None:
+                raise AuthenticationFailed()
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise BadRequest("The body is not JSON") from None
+            groups = parse_report(body, time.time(), state.settings.viewer_retention_days)
+            complete = request.query_params.get("complete", "") in {"1", "true", "yes"}
+            rows = 0
+            by_protocol: dict[str, list[tuple[int, list[StreamCount]]]] = defaultdict(list)
+            for (protocol, at), counts in sorted(groups.items(), key=lambda g: g[0][1]):
+                by_protocol[protocol].append((at, counts))
+            for protocol, reports in by_protocol.items():
+                rows += store_reports(
+                    state.engine, found[1], protocol, reports, complete=complete
+                ).rows
+            return rows
+
+        rows = await run_in_threadpool(store)
+    except ApiError as error:
+        status = error.code if error.code in {400, 401, 413} else 500
+        return _answer(envelope.failure(error, time.perf_counter() - started), status)
+    return _answer(
+        {
+            "status": "success",
+            "code": 200,
+            "message": f"Stored {rows} viewer rows",
+            "handle_time": f"{time.perf_counter() - started:.4f} seconds",
+        },
+        200,
+    )
+
+
+def routes() -> list[Route]:
+    return [Route(PATH, push, methods=["POST"])]

@@ -1,0 +1,83 @@
+"""What the embedded server runs for live viewers: the configured collectors, and purge.
+
+``Settings.collectors`` lists nginx-rtmp collectors, ``Settings.hls_collectors`` access-log
+followers; each runs as a task beside the API.  Purge runs every ``purge_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from streampanel.viewers.collector import RtmpCollector
+from streampanel.viewers.hls_collector import HlsCollector
+from streampanel.viewers.purge import purge_expired
+
+if TYPE_CHECKING:
+    from streampanel.server.app import AppState
+
+log = logging.getLogger("streampanel.viewers")
+
+
+@asynccontextmanager
+async def _tasks(
+    loops: list[Coroutine[Any, Any, None]], stop: asyncio.Event
+) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(loop) for loop in loops]
+    try:
+        yield
+    finally:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=5)
+
+
+def viewer_collectors_service(state: AppState) -> contextlib.AbstractAsyncContextManager[None]:
+    stop = asyncio.Event()
+    loops: list[Coroutine[Any, Any, None]] = []
+    for rtmp in state.settings.collectors:
+        collector = RtmpCollector(
+            state.engine, rtmp.server, rtmp.nginx_rtmp, rtmp.vhost, rtmp.interval
+        )
+        loops.append(collector.run(stop))
+    for hls in state.settings.hls_collectors:
+        follower = HlsCollector(
+            state.engine,
+            hls.server,
+            hls.log,
+            hls.format,
+            hls.vhost,
+            hls.window,
+            hls.interval,
+            hls.path_pattern,
+        )
+        loops.append(follower.run(stop))
+    return _tasks(loops, stop)
+
+
+async def _purge_loop(state: AppState, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            deleted = await asyncio.to_thread(
+                purge_expired, state.engine, state.settings.viewer_retention_days
+            )
+            if deleted:
+                log.info(
+                    "purged %d viewer rows older than %s days",
+                    deleted,
+                    state.settings.viewer_retention_days,
+                )
+        except Exception as exc:  # try again next time
+            log.warning("viewer purge failed: %s: %s", exc.__class__.__name__, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=state.settings.purge_interval)
+
+
+def viewer_purge_service(state: AppState) -> contextlib.AbstractAsyncContextManager[None]:
+    stop = asyncio.Event()
+    return _tasks([_purge_loop(state, stop)], stop)
