@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = 60.0
     worker_max_attempts: int = 8
     callback_allow_private: bool = False
+    # Uploads (streampanel.uploads): retry backoff, transfer sizes, remote endpoints.
+    worker_poll_interval: float = 1.0
+    worker_backoff_base: float = 2.0
+    worker_backoff_max: float = 300.0
+    s3_part_concurrency: int = 8
+    youtube_chunk_bytes: int = 8 * 1024 * 1024
+    youtube_api_root: str = "https://youtube.googleapis.com/"
+    youtube_token_uri: str = "https://oauth2.googleapis.com/token"
+    callback_timeout: float = 10.0
+    # Demo: an S3-compatible endpoint (e.g. a local moto_server) for the demo account.
+    demo_s3_endpoint: str = ""
+    demo_s3_bucket: str = "demo-uploads"
 
     # Periodic jobs of the embedded server (seconds)
     disk_collect_interval: float = 86400.0

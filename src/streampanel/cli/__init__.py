@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from streampanel.cli import admin, call, collect, serve, viewers
+from streampanel.cli import admin, call, collect, serve, viewers, worker
 
 app = typer.Typer(
     name="streampanel",
@@ -21,6 +21,7 @@ app.add_typer(viewers.app, name="viewers")
 app.command("call")(call.call)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
+app.command("worker")(worker.worker)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import typer
 from sqlalchemy import Connection
 
+from streampanel.cli import destinations
 from streampanel.cli.ingest_token import ingest_token
 from streampanel.cli.output import console, fail, print_record, print_rows, user_errors
 from streampanel.runtime import Runtime, open_runtime
@@ -30,6 +31,7 @@ app.add_typer(app_app, name="app")
 app.add_typer(server_app, name="server")
 app.add_typer(storage_app, name="storage-user")
 server_app.command("ingest-token")(ingest_token)
+app.add_typer(destinations.app, name="destination")
 
 CdnOption = typer.Option(..., "--cdn", help="The account's CDN id.")
 

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from streampanel.server.app import Service
 from streampanel.settings import Settings
+from streampanel.uploads.service import upload_worker_service
 from streampanel.viewers import push as viewer_push
 from streampanel.viewers import service as viewer_service
 
@@ -17,6 +18,7 @@ from streampanel.viewers import service as viewer_service
 def embedded_services(settings: Settings) -> list[Service]:
     services: list[Service] = []
     services += [viewer_service.viewer_collectors_service, viewer_service.viewer_purge_service]
+    services.append(upload_worker_service)
     return services
 
 

@@ -1,0 +1,8 @@
+"""Upload workers: stored files to S3 (boto3) and YouTube (google-api-python-client).
+
+``records`` shapes a job as the API reports it; ``queue`` is the job table seen by a
+worker (claim, heartbeat, checkpoint, finish); ``worker`` runs jobs with threads and
+stops cleanly on SIGTERM; ``s3`` and ``youtube`` move the bytes, resuming from the remote
+session stored in the job; ``errors`` sorts failures into transient and permanent;
+``backoff`` spaces the retries; ``callbacks`` delivers the signed final record.
+"""

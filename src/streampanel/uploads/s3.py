@@ -1,0 +1,355 @@
+"""S3 transfers with boto3: multipart, streamed from disk, resumable from the stored upload id.
+
+Parts are read straight from the file by ``FileSlice`` (each part upload has its own file
+handle), so memory stays bounded by the HTTP buffers whatever the part size.  The upload id
+and part size are stored before the first part is sent; a resumed job lists the parts the
+store already holds (``ListParts``) and sends only the others.  The parts handed to
+``CompleteMultipartUpload`` are stored before the call, so a worker killed while it was
+answering can recognise the finished object (its multipart ETag) instead of starting over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import mimetypes
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+)
+
+from streampanel.settings import Settings
+from streampanel.store.uploads import Destination
+from streampanel.uploads.errors import (
+    PermanentFailure,
+    TransientFailure,
+    UploadFailure,
+    is_transient_status,
+)
+from streampanel.uploads.lease import Lease
+
+log = logging.getLogger("streampanel.uploads.s3")
+
+MiB = 1024 * 1024
+MIN_PART = 8 * MiB
+MAX_PARTS = 10_000
+# The response fields of the original service's `results` (the PHP SDK's names).
+RESULT_FIELDS = (
+    "Bucket",
+    "ETag",
+    "Expiration",
+    "Key",
+    "Location",
+    "RequestCharged",
+    "SSEKMSKeyId",
+    "ServerSideEncryption",
+    "VersionId",
+)
+
+
+def part_size_for(size: int) -> int:
+    """8 MiB parts, larger (whole MiB) when the file would need more than 10,000 of them."""
+    needed = -(-size // MAX_PARTS)
+    return max(MIN_PART, -(-needed // MiB) * MiB)
+
+
+class FileSlice(io.RawIOBase):
+    """A read-only window ``[offset, offset + length)`` of a file, seekable for retries."""
+
+    def __init__(self, path: Path, offset: int, length: int):
+        self._file = open(path, "rb")  # noqa: SIM115  (closed by close())
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+        self._file.seek(offset)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return self._length
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = min(max(base + pos, 0), self._length)
+        self._file.seek(self._offset + self._pos)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        remaining = self._length - self._pos
+        if size is None or size < 0 or size > remaining:
+            size = remaining
+        data = self._file.read(size)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def make_client(destination: Destination, settings: Settings, pool: int = 10) -> Any:
+    endpoint = destination.settings.get("endpoint_url") or None
+    config = Config(
+        region_name=destination.settings.get("region") or "us-east-1",
+        # A few quick retries per request inside botocore; the job retries with backoff.
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=10,
+        read_timeout=120,
+        max_pool_connections=pool,
+        # Parts are streamed from disk; a checksum pass would read every byte twice.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        s3={"addressing_style": "path"} if endpoint else {},
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=destination.secrets.get("access_key"),
+        aws_secret_access_key=destination.secrets.get("secret_key"),
+        config=config,
+    )
+
+
+def classify(exc: Exception) -> UploadFailure:
+    """A boto exception as a transient or permanent failure with the remote's message."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
+        code = error.get("Code", "Error")
+        message = f"{code}: {error.get('Message') or code}"
+        if is_transient_status(status) or code in ("SlowDown", "RequestTimeout", "InternalError"):
+            return TransientFailure(message, status)
+        return PermanentFailure(message, status)
+    if isinstance(exc, NoCredentialsError | ParamValidationError):
+        return PermanentFailure(str(exc), 400)
+    if isinstance(exc, BotoCoreError | OSError):
+        return TransientFailure(f"{type(exc).__name__}: {exc}", 503)
+    return TransientFailure(f"{type(exc).__name__}: {exc}", 500)
+
+
+def _results(response: dict[str, Any], bucket: str, key: str, url: str) -> dict[str, Any]:
+    results = {name: response[name] for name in RESULT_FIELDS if response.get(name)}
+    results.setdefault("Bucket", bucket)
+    results.setdefault("Key", key)
+    results["ObjectURL"] = url
+    results.setdefault("Location", url)
+    return results
+
+
+def _object_url(client: Any, bucket: str, key: str) -> str:
+    endpoint = client.meta.endpoint_url.rstrip("/")
+    return f"{endpoint}/{bucket}/{quote(key)}"
+
+
+def _multipart_etag(etags: list[str]) -> str:
+    digests = b"".join(bytes.fromhex(e.strip('"')) for e in etags)
+    return f'"{hashlib.md5(digests).hexdigest()}-{len(etags)}"'  # noqa: S324  (S3's ETag)
+
+
+class S3Transfer:
+    def __init__(
+        self,
+        job: dict[str, Any],
+        destination: Destination,
+        path: Path,
+        lease: Lease,
+        settings: Settings,
+    ):
+        self.job = job
+        self.path = path
+        self.lease = lease
+        self.bucket = job["bucket"]
+        self.key = job["destination_path"]
+        self.concurrency = max(1, settings.s3_part_concurrency)
+        self.client = make_client(destination, settings, pool=self.concurrency + 2)
+        self.url = _object_url(self.client, self.bucket, self.key)
+        metadata = json.loads(job["metadata"] or "{}")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self.object_args: dict[str, Any] = {
+            "ACL": job["acl"] or "private",
+            "Metadata": metadata,
+            "ContentType": content_type,
+        }
+
+    def run(self) -> dict[str, Any]:
+        try:
+            return self._run()
+        except UploadFailure:
+            raise
+        except (ClientError, BotoCoreError, OSError) as exc:
+            raise classify(exc) from exc
+        finally:
+            self.client.close()
+
+    def _run(self) -> dict[str, Any]:
+        size = self.path.stat().st_size
+        if size < MIN_PART:
+            # One PUT: nothing worth resuming, and one request instead of three.
+            with open(self.path, "rb") as body:
+                response = self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    Body=body,
+                    ContentLength=size,
+                    **self.object_args,
+                )
+            self.lease.set_bytes(size)
+            return _results(response, self.bucket, self.key, self.url)
+        return self._multipart(size)
+
+    def _stored_parts(self, upload_id: str) -> dict[int, dict[str, Any]]:
+        parts: dict[int, dict[str, Any]] = {}
+        for page in self.client.get_paginator("list_parts").paginate(
+            Bucket=self.bucket, Key=self.key, UploadId=upload_id
+        ):
+            for part in page.get("Parts", []):
+                parts[int(part["PartNumber"])] = part
+        return parts
+
+    def _finished_earlier(self, size: int) -> dict[str, Any] | None:
+        """The object a killed worker completed, recognised by its multipart ETag."""
+        completing = json.loads(self.job["completing"])
+        expected = _multipart_etag([p["ETag"] for p in completing])
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key)
+        except ClientError:
+            return None
+        if head.get("ETag") != expected or head.get("ContentLength") != size:
+            return None
+        return _results(
+            {**head, "Bucket": self.bucket, "Key": self.key}, self.bucket, self.key, self.url
+        )
+
+    def _multipart(self, size: int) -> dict[str, Any]:
+        upload_id: str | None = self.job["remote_session"]
+        part_size = int(self.job["part_size"] or part_size_for(size))
+        count = -(-size // part_size)
+        stored: dict[int, dict[str, Any]] = {}
+        if upload_id:
+            try:
+                stored = self._stored_parts(upload_id)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                    raise
+                if self.job["completing"]:
+                    finished = self._finished_earlier(size)
+                    if finished is not None:
+                        return finished
+                log.info("job %s: upload %s is gone; starting over", self.job["id"], upload_id)
+                upload_id = None
+        if not upload_id:
+            part_size = part_size_for(size)
+            count = -(-size // part_size)
+            created = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, **self.object_args
+            )
+            upload_id = str(created["UploadId"])
+            self.lease.set_bytes(0)
+            self.lease.checkpoint(remote_session=upload_id, part_size=part_size, completing=None)
+
+        def length_of(number: int) -> int:
+            return min(part_size, size - (number - 1) * part_size)
+
+        etags: dict[int, str] = {}
+        for number, part in stored.items():
+            # A part of the wrong size (the file changed?) is sent again.
+            if number <= count and int(part["Size"]) == length_of(number):
+                etags[number] = part["ETag"]
+        self.lease.set_bytes(sum(length_of(n) for n in etags))
+        missing = [n for n in range(1, count + 1) if n not in etags]
+        log.info(
+            "job %s: %d of %d parts stored, sending %d",
+            self.job["id"],
+            len(etags),
+            count,
+            len(missing),
+        )
+
+        def send(number: int) -> tuple[int, str]:
+            offset = (number - 1) * part_size
+            length = length_of(number)
+            with FileSlice(self.path, offset, length) as body:
+                response = self.client.upload_part(
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,
+                    ContentLength=length,
+                )
+            self.lease.add_bytes(length)
+            return number, str(response["ETag"])
+
+        self._send_all(missing, send, etags)
+        parts = [{"PartNumber": n, "ETag": etags[n]} for n in range(1, count + 1)]
+        self.lease.checkpoint(completing=json.dumps(parts))
+        response = self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+        )
+        return _results(response, self.bucket, self.key, self.url)
+
+    def _send_all(
+        self, numbers: list[int], send: Callable[[int], tuple[int, str]], etags: dict[int, str]
+    ) -> None:
+        """Send parts with a bounded window; on stop or failure, let in-flight parts finish."""
+        pending = list(reversed(numbers))
+        in_flight: set[Future[tuple[int, str]]] = set()
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="s3-part") as pool:
+            while pending or in_flight:
+                while pending and failure is None and len(in_flight) < self.concurrency:
+                    try:
+                        self.lease.check()
+                    except Exception as exc:  # Interrupted / LeaseLost: stop submitting
+                        failure = exc
+                        break
+                    in_flight.add(pool.submit(send, pending.pop()))
+                if not in_flight:
+                    break
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        number, etag = future.result()
+                        etags[number] = etag
+                    except Exception as exc:
+                        failure = failure or exc
+        if failure is not None:
+            raise failure
+
+
+def upload(
+    job: dict[str, Any], destination: Destination, path: Path, lease: Lease, settings: Settings
+) -> tuple[dict[str, Any], str]:
+    """Upload the job's file; returns ``(results, message)``."""
+    if not os.access(path, os.R_OK):
+        raise PermanentFailure(f"Stored file {job['path']} is missing", 404)
+    results = S3Transfer(job, destination, path, lease, settings).run()
+    return results, "Successfully Uploaded to AWS"

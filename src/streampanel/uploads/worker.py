@@ -1,0 +1,309 @@
+"""The upload worker: threads that claim jobs from the job table and run them.
+
+Like arq's worker: a job is claimed with a lease that a heartbeat thread keeps extending;
+transient failures go back to the queue with backoff, permanent ones fail at once; burst
+mode returns when nothing is left to do; ``stop()`` (SIGTERM) stops claiming, lets the
+transfers in flight finish their current part or chunk, checkpoints them back to the queue,
+and returns.  A worker killed outright loses nothing either: its leases expire and the next
+worker resumes from the remote session stored in the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from streampanel.errors import InvalidParameter, UnknownObject
+from streampanel.secretbox import SecretBox
+from streampanel.settings import Settings
+from streampanel.storage import resolve_stored_file
+from streampanel.store import accounts
+from streampanel.store import uploads as store
+from streampanel.store.engine import write_transaction
+from streampanel.uploads import backoff, callbacks, s3, youtube
+from streampanel.uploads.errors import (
+    Interrupted,
+    LeaseLost,
+    PermanentFailure,
+    TransientFailure,
+    UploadFailure,
+)
+from streampanel.uploads.lease import Lease, now
+from streampanel.uploads.records import record
+
+log = logging.getLogger("streampanel.uploads.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        box: SecretBox,
+        *,
+        concurrency: int = 1,
+        burst: bool = False,
+        name: str | None = None,
+    ):
+        self.settings = settings
+        self.engine = engine
+        self.box = box
+        self.concurrency = max(1, concurrency)
+        self.burst = burst
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()
+        self._loops_done = threading.Event()
+        self._active: dict[int, Lease] = {}
+        self._active_lock = threading.Lock()
+        self.jobs_run = 0
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; in-flight transfers checkpoint at their next part/chunk boundary."""
+        self.stopping.set()
+
+    def run(self) -> None:
+        log.info(
+            "worker %s started (concurrency %d%s)",
+            self.name,
+            self.concurrency,
+            ", burst" if self.burst else "",
+        )
+        heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        heartbeat.start()
+        threads = [
+            threading.Thread(target=self._loop, name=f"upload-{i}") for i in range(self.concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self._loops_done.set()
+        heartbeat.join()
+        log.info("worker %s stopped after %d job runs", self.name, self.jobs_run)
+
+    def _heartbeat_loop(self) -> None:
+        interval = max(0.1, self.settings.worker_lease_seconds / 3)
+        # Beats go on after stop() until the transfers in flight have checkpointed.
+        while not self._loops_done.wait(interval):
+            with self._active_lock:
+                leases = list(self._active.values())
+            for lease in leases:
+                try:
+                    lease.heartbeat()
+                except Exception:
+                    log.exception("heartbeat for job %s failed", lease.job_id)
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            job = self._claim()
+            if job is None:
+                if self.burst and not self._work_left():
+                    return
+                self.stopping.wait(self.settings.worker_poll_interval)
+                continue
+            self.jobs_run += 1
+            try:
+                self.run_job(job)
+            except Exception:
+                log.exception("job %s: unexpected error", job["id"])
+
+    def _work_left(self) -> bool:
+        with self.engine.connect() as conn:
+            return store.has_claimable_work(conn, now())
+
+    def _claim(self) -> dict[str, Any] | None:
+        with write_transaction(self.engine) as conn:
+            job = store.claim(conn, self.name, now(), self.settings.worker_lease_seconds)
+            if job is not None and job["state"] in ("queued", "uploading"):
+                job["attempts"] += 1
+                job["state"] = "uploading"
+                store.update_job(
+                    conn,
+                    job["id"],
+                    self.name,
+                    attempts=job["attempts"],
+                    state="uploading",
+                    status=202,
+                )
+        return job
+
+    # --- one job -------------------------------------------------------------------
+
+    def run_job(self, job: dict[str, Any]) -> None:
+        lease = Lease(
+            self.engine, job, self.name, self.settings.worker_lease_seconds, self.stopping
+        )
+        with self._active_lock:
+            self._active[lease.job_id] = lease
+        try:
+            if job["state"] == "uploading" and not self._upload(job, lease):
+                return
+            if job["callback_state"] == "pending":
+                self._deliver_callback(job, lease)
+        except LeaseLost:
+            log.warning("job %s: lease lost to another worker; leaving it", job["id"])
+        finally:
+            with self._active_lock:
+                self._active.pop(lease.job_id, None)
+
+    def _release(self, lease: Lease, **values: Any) -> None:
+        with write_transaction(self.engine) as conn:
+            if not store.release(conn, lease.job_id, self.name, **values):
+                raise LeaseLost(lease.job_id)
+        lease.job.update(values)
+
+    def _upload(self, job: dict[str, Any], lease: Lease) -> bool:
+        """Run the transfer; True when the job reached a final state (callback may follow)."""
+        try:
+            results, youtube_id, message = self._transfer(job, lease)
+        except Interrupted:
+            # A stop is not the job's fault: the attempt is given back.
+            self._release(
+                lease,
+                attempts=job["attempts"] - 1,
+                due_at=now(),
+                bytes_done=lease.bytes_done,
+                message=f"Interrupted at {lease.bytes_done} of "
+                f"{job['bytes_total']} bytes; will resume",
+            )
+            log.info("job %s: checkpointed at %d bytes for shutdown", job["id"], lease.bytes_done)
+            return False
+        except UploadFailure as failure:
+            return self._failed(job, lease, failure)
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            log.exception("job %s: unexpected transfer error", job["id"])
+            return self._failed(job, lease, TransientFailure(f"{type(exc).__name__}: {exc}"))
+        self._finish(
+            job,
+            lease,
+            state="done",
+            status=200,
+            message=message,
+            results=json.dumps(results),
+            youtube_id=youtube_id,
+            bytes_done=job["bytes_total"],
+            completing=None,
+        )
+        log.info("job %s: done (%s)", job["id"], message)
+        return True
+
+    def _failed(self, job: dict[str, Any], lease: Lease, failure: UploadFailure) -> bool:
+        attempts = int(job["attempts"])
+        if failure.transient and attempts < self.settings.worker_max_attempts:
+            wait = backoff.delay(
+                attempts, self.settings.worker_backoff_base, self.settings.worker_backoff_max
+            )
+            self._release(
+                lease,
+                due_at=now() + timedelta(seconds=wait),
+                bytes_done=lease.bytes_done,
+                message=f"Retrying in {wait:.0f} s (attempt {attempts} failed): {failure.message}",
+            )
+            log.info(
+                "job %s: transient failure, retry in %.1f s: %s", job["id"], wait, failure.message
+            )
+            return False
+        self._finish(
+            job,
+            lease,
+            state="failed",
+            status=failure.status or 500,
+            message=failure.message,
+            bytes_done=lease.bytes_done,
+        )
+        log.info("job %s: failed: %s", job["id"], failure.message)
+        return True
+
+    def _finish(self, job: dict[str, Any], lease: Lease, **values: Any) -> None:
+        if job["callback"]:
+            values.update(
+                callback_state="pending", callback_event_id=f"evt_{uuid.uuid4().hex}", due_at=now()
+            )
+            with write_transaction(self.engine) as conn:
+                if not store.update_job(conn, lease.job_id, self.name, **values):
+                    raise LeaseLost(lease.job_id)
+            job.update(values)
+        else:
+            self._release(lease, due_at=None, **values)
+
+    def _stored_file(self, job: dict[str, Any]) -> Path:
+        # Confined again at run time: a symlink may have changed since the job was queued.
+        with self.engine.connect() as conn:
+            users = [u["name"] for u in accounts.list_storage_users(conn, job["account_id"])]
+        try:
+            return resolve_stored_file(self.settings.storage_roots, users, job["path"]).absolute
+        except UnknownObject as exc:
+            raise PermanentFailure(f"Stored file {job['path']} is missing", 404) from exc
+        except InvalidParameter as exc:
+            raise PermanentFailure(f"Stored file {job['path']} is not allowed: {exc}", 400) from exc
+
+    def _transfer(self, job: dict[str, Any], lease: Lease) -> tuple[dict[str, Any], str, str]:
+        path = self._stored_file(job)
+        with self.engine.connect() as conn:
+            destination = store.get_destination(conn, self.box, job["account_id"], job["kind"])
+        if destination is None:
+            raise PermanentFailure(f"No {job['kind']} destination is configured", 409)
+        if job["kind"] == "aws":
+            results, message = s3.upload(job, destination, path, lease, self.settings)
+            return results, "", message
+        return youtube.upload(job, destination, path, lease, self.settings)
+
+    # --- callbacks -----------------------------------------------------------------
+
+    def _deliver_callback(self, job: dict[str, Any], lease: Lease) -> None:
+        with self.engine.connect() as conn:
+            key = store.callback_key(conn, self.box, job)
+            fresh = store.get_job(conn, lease.job_id)
+        assert fresh is not None
+        attempts = int(job["callback_attempts"]) + 1
+        if key is None:
+            delivery = callbacks.Delivery("refused", None, "No active API key to sign with")
+        else:
+            body = json.dumps(record(fresh), separators=(",", ":")).encode()
+            delivery = callbacks.deliver(
+                job["callback"],
+                body,
+                secret=key[1],
+                api_key=key[0],
+                event_id=job["callback_event_id"],
+                allow_private=self.settings.callback_allow_private,
+                timeout=self.settings.callback_timeout,
+            )
+        values: dict[str, Any] = {
+            "callback_attempts": attempts,
+            "callback_http_status": delivery.http_status,
+            "callback_message": delivery.message,
+        }
+        if delivery.outcome == "retry" and attempts < self.settings.worker_max_attempts:
+            wait = backoff.delay(
+                attempts, self.settings.worker_backoff_base, self.settings.worker_backoff_max
+            )
+            values["due_at"] = now() + timedelta(seconds=wait)
+            values["callback_message"] = f"{delivery.message}; retrying in {wait:.0f} s"
+        else:
+            values["due_at"] = None
+            values["callback_state"] = {"delivered": "delivered", "refused": "refused"}.get(
+                delivery.outcome, "failed"
+            )
+        # The record's last_updated is the upload's: delivery bookkeeping leaves it alone.
+        values["last_updated"] = fresh["last_updated"]
+        self._release(lease, **values)
+        log.info(
+            "job %s: callback %s (%s)",
+            job["id"],
+            values.get("callback_state", "retry"),
+            delivery.message,
+        )
