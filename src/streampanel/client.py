@@ -111,7 +111,9 @@ class Client:
         if not isinstance(body, dict) or body.get("status") != "success":
             code = body.get("code", response.status_code) if isinstance(body, dict) else 0
             message = body.get("message", "") if isinstance(body, dict) else str(body)
-            raise StreamPanelError(int(code), str(message), body if isinstance(body, dict) else None)
+            raise StreamPanelError(
+                int(code), str(message), body if isinstance(body, dict) else None
+            )
         return body
 
     # One method per command; each returns the command's payload.
@@ -136,8 +138,14 @@ class Client:
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[dict[str, Any]]:
-        params = {"app": app, "url": url, "starttime": starttime, "endtime": endtime,
-                  "limit": limit, "offset": offset}
+        params = {
+            "app": app,
+            "url": url,
+            "starttime": starttime,
+            "endtime": endtime,
+            "limit": limit,
+            "offset": offset,
+        }
         return self.call("viewer.livedetailed", **_drop_none(params))["data"]
 
     def aws_upload(self, path: str, **options: Any) -> dict[str, Any]:

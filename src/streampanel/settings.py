@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # Protocol
     timestamp_window: int = 300
     max_body_bytes: int = 1024 * 1024
+    # How long an API key lookup is cached per process: a revoked key stops working within it.
+    key_cache_seconds: float = 5.0
 
     # Storage: directories named sestoreN, each holding <storage user>/... trees.
     storage_roots: list[Path] = Field(default_factory=list)

@@ -77,7 +77,9 @@ def serve(
             access_log=False,
         )
         return
-    app = create_app(settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes())
+    app = create_app(
+        settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes()
+    )
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
     )

@@ -30,6 +30,9 @@ class Command:
     payload_key: str = "data"
     # Commands that create something: refused for read-only keys, idempotent on signature.
     writes: bool = False
+    # Cheap enough to run on the event loop (one indexed query, bounded result): a thread
+    # hand-off would cost more than the work.  Everything else runs in the thread pool.
+    inline: bool = False
 
     def parse_params(self, request: dict[str, Any]) -> BaseModel:
         try:
@@ -49,6 +52,7 @@ def command(
     summary: str,
     payload_key: str = "data",
     writes: bool = False,
+    inline: bool = False,
 ) -> Callable[[Callable[[CallContext, P], Any]], Callable[[CallContext, P], Any]]:
     def register(handler: Callable[[CallContext, P], Any]) -> Callable[[CallContext, P], Any]:
         assert name not in REGISTRY, f"command {name} registered twice"
@@ -60,6 +64,7 @@ def command(
             summary=summary,
             payload_key=payload_key,
             writes=writes,
+            inline=inline,
         )
         return handler
 

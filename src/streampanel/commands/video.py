@@ -19,9 +19,10 @@ class GetAppsParams(Params):
     params=GetAppsParams,
     message="Found Applications",
     summary="Lists the account's applications with their ids and names.",
+    inline=True,
 )
 def get_apps(ctx: CallContext, params: GetAppsParams) -> list[dict[str, Any]]:
     return [
-        {"id": app["id"], "name": app["name"], "created": app["created"].strftime("%Y-%m-%d %H:%M:%S")}
+        {"id": app["id"], "name": app["name"], "created": app["created"].isoformat(sep=" ")}
         for app in accounts.list_applications(ctx.conn, ctx.account_id)
     ]

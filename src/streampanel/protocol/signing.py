@@ -12,9 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
-
-_WHITESPACE = b" \t\r\n"
 
 
 class MalformedJson(ValueError):
@@ -42,24 +41,23 @@ def signature_matches(signed_text: bytes, secret: str, signature: str) -> bool:
     return hmac.compare_digest(expected.encode("ascii"), signature.rstrip("=").encode("utf-8"))
 
 
+_WS = re.compile(rb"[ \t\r\n]*")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+# Inside a container, the next byte that matters: a quote or a bracket.
+_CONTAINER_EVENT = re.compile(rb'["\[\]{}]')
+_SCALAR_END = re.compile(rb"[,}\] \t\r\n]|$")
+
+
 def _skip_ws(text: bytes, pos: int) -> int:
-    while pos < len(text) and text[pos] in _WHITESPACE:
-        pos += 1
-    return pos
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]
 
 
 def _end_of_string(text: bytes, pos: int) -> int:
     """``pos`` is at an opening quote; returns the index after the closing quote."""
-    pos += 1
-    while pos < len(text):
-        byte = text[pos]
-        if byte == 0x5C:  # backslash: skip the escaped character
-            pos += 2
-            continue
-        if byte == 0x22:
-            return pos + 1
-        pos += 1
-    raise MalformedJson("unterminated string")
+    match = _STRING.match(text, pos)
+    if match is None:
+        raise MalformedJson("unterminated string")
+    return match.end()
 
 
 def _end_of_value(text: bytes, pos: int) -> int:
@@ -69,26 +67,50 @@ def _end_of_value(text: bytes, pos: int) -> int:
         return _end_of_string(text, pos)
     if text[pos] in b"[{":
         depth = 0
-        while pos < len(text):
+        while True:
+            match = _CONTAINER_EVENT.search(text, pos)
+            if match is None:
+                raise MalformedJson("unterminated container")
+            pos = match.start()
             byte = text[pos]
             if byte == 0x22:
                 pos = _end_of_string(text, pos)
                 continue
-            if byte in b"[{":
-                depth += 1
-            elif byte in b"]}":
-                depth -= 1
-                if depth == 0:
-                    return pos + 1
+            depth += 1 if byte in b"[{" else -1
             pos += 1
-        raise MalformedJson("unterminated container")
+            if depth == 0:
+                return pos
     # number, true, false, null: runs to the next delimiter
-    while pos < len(text) and text[pos] not in b",}] \t\r\n":
-        pos += 1
-    return pos
+    return _SCALAR_END.search(text, pos).start()  # type: ignore[union-attr]
+
+
+def _decode_key(raw: bytes) -> str:
+    # Keys are nearly always plain; only escaped ones need the JSON decoder.
+    if b"\\" in raw:
+        return str(json.loads(raw))
+    return raw[1:-1].decode("utf-8")
+
+
+# What nearly every client sends: the signature as the last member, after a comma.  In valid
+# JSON a match is necessarily the top-level member: the final "}" closes the object, the
+# string before it is a complete token (no unescaped quote inside), and so is its key.
+_TRAILING_SIGNATURE = re.compile(
+    rb',[ \t\r\n]*"signature"[ \t\r\n]*:[ \t\r\n]*'
+    rb'("(?:[^"\\]|\\.)*")[ \t\r\n]*}[ \t\r\n]*\Z'
+)
 
 
 def split_signature(text: bytes) -> SplitRequest:
+    trailing = _TRAILING_SIGNATURE.search(text, max(0, len(text) - 4096))
+    if trailing is not None:
+        value_end = trailing.end(1)
+        return SplitRequest(
+            text[: trailing.start()] + text[value_end:], json.loads(trailing.group(1))
+        )
+    return _split_by_scanning(text)
+
+
+def _split_by_scanning(text: bytes) -> SplitRequest:
     """Cut the top-level ``signature`` member out of a JSON object's text, exactly.
 
     Removed: the member as written, the whitespace belonging to it, and one adjacent comma (the
@@ -106,7 +128,7 @@ def split_signature(text: bytes) -> SplitRequest:
         if pos < len(text) and text[pos] == 0x7D:
             return SplitRequest(text, None)
         key_end = _end_of_string(text, pos)
-        key = json.loads(text[pos:key_end])
+        key = _decode_key(text[pos:key_end])
         pos = _skip_ws(text, key_end)
         if pos >= len(text) or text[pos] != 0x3A:
             raise MalformedJson("expected ':'")

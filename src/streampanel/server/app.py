@@ -68,6 +68,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _dispatch(dispatcher: Dispatcher, text: bytes) -> Outcome:
+    prepared = dispatcher.prepare(text)
+    if isinstance(prepared, Outcome):
+        return prepared
+    if prepared.command.inline:
+        return dispatcher.execute(prepared)
+    return await run_in_threadpool(dispatcher.execute, prepared)
+
+
 def _transport_failure(error: ApiError, started: float) -> Outcome:
     return Outcome(
         body=envelope.failure(error, time.perf_counter() - started),
@@ -100,24 +109,25 @@ def create_app(
             except ApiError as error:
                 outcome = _transport_failure(error, started)
             else:
-                outcome = await run_in_threadpool(state.dispatcher.handle, text)
+                outcome = await _dispatch(state.dispatcher, text)
         elapsed = time.perf_counter() - started
         code = outcome.body.get("code", outcome.http_status)
         state.metrics.requests.labels(outcome.command, str(code)).inc()
         state.metrics.latency.labels(outcome.command).observe(elapsed)
-        log.info(
-            json.dumps(
-                {
-                    "event": "request",
-                    "path": request.url.path,
-                    "command": outcome.command,
-                    "cdn": outcome.cdn,
-                    "code": code,
-                    "ms": round(elapsed * 1000, 2),
-                    "client": request.client.host if request.client else None,
-                }
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                json.dumps(
+                    {
+                        "event": "request",
+                        "path": request.url.path,
+                        "command": outcome.command,
+                        "cdn": outcome.cdn,
+                        "code": code,
+                        "ms": round(elapsed * 1000, 2),
+                        "client": request.client.host if request.client else None,
+                    }
+                )
             )
-        )
         return _json_response(outcome)
 
     async def healthz(request: Request) -> Response:

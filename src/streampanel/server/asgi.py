@@ -1,6 +1,6 @@
 """App factory for running under uvicorn directly, e.g. with several worker processes:
 
-    uvicorn --factory streampanel.server.asgi:app_from_environment --workers 4
+uvicorn --factory streampanel.server.asgi:app_from_environment --workers 4
 """
 
 from __future__ import annotations
@@ -16,4 +16,6 @@ from streampanel.settings import Settings
 def app_from_environment() -> Starlette:
     settings = Settings()
     runtime = open_runtime(settings)
-    return create_app(settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes())
+    return create_app(
+        settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes()
+    )

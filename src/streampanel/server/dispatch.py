@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from streampanel.commands import REGISTRY
+from streampanel.commands import REGISTRY, Command
 from streampanel.commands.context import CallContext
 from streampanel.errors import (
     ApiError,
@@ -29,7 +31,7 @@ from streampanel.errors import (
 )
 from streampanel.protocol import envelope
 from streampanel.protocol.request import Envelope, decode_request_text
-from streampanel.protocol.signing import split_signature, signature_matches
+from streampanel.protocol.signing import signature_matches, split_signature
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
 from streampanel.store import accounts
@@ -48,6 +50,18 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
     command: str = "-"
     cdn: int | None = None
+
+
+@dataclass
+class Prepared:
+    """A request that passed every check and is ready for its handler."""
+
+    command: Command
+    params: BaseModel
+    key: ApiKey
+    signature: str
+    outcome: Outcome
+    started: float
 
 
 class _AuthFailure(AuthenticationFailed):
@@ -70,39 +84,108 @@ class Dispatcher:
         self.engine = engine
         self.box = box
         self.clock = clock
+        # api_key -> (expiry, key): skips a query and a decryption per request.  Revoking a
+        # key takes effect everywhere within key_cache_seconds.
+        self._keys: dict[str, tuple[float, ApiKey]] = {}
+
+    def _find_key(self, api_key: str) -> ApiKey | None:
+        now = time.monotonic()
+        cached = self._keys.get(api_key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self.engine.connect() as conn:
+            key = accounts.find_active_key(conn, self.box, api_key)
+        if key is not None:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[api_key] = (now + self.settings.key_cache_seconds, key)
+        return key
 
     def handle(self, raw: bytes) -> Outcome:
+        """The whole request, synchronously (tests, in-process callers)."""
+        prepared = self.prepare(raw)
+        return prepared if isinstance(prepared, Outcome) else self.execute(prepared)
+
+    def prepare(self, raw: bytes) -> Prepared | Outcome:
+        """Every check up to the handler; a failure comes back as its ``Outcome``.
+
+        Cheap (the key lookup is cached), so the server runs it on the event loop and hands
+        only the handler to a thread when the command is not ``inline``.
+        """
         started = time.perf_counter()
         outcome = Outcome(body={})
         try:
-            outcome = self._run(raw, outcome, started)
+            members = decode_request_text(raw)
+            request = Envelope(members)
+            outcome.command, outcome.cdn = request.command, request.cdn
+            with self._store_errors(request.command):
+                key = self.authenticate(raw, request)
+            command = REGISTRY.get(request.command)
+            if command is None:
+                raise UnknownCommand(request.command)
+            if command.writes and key.read_only:
+                raise ScopeDenied(request.command)
+            params = command.parse_params(members)
         except ApiError as error:
-            outcome.body = envelope.failure(error, time.perf_counter() - started)
-            outcome.http_status = error.http_status
-            outcome.headers = error.headers
-            if isinstance(error, _AuthFailure):
-                log.info("authentication failed: %s", error.reason)
+            return self._failed(outcome, error, started)
+        ignored = members.keys() - _ENVELOPE_MEMBERS - command.params.model_fields.keys()
+        if ignored:
+            log.info("%s: ignoring unknown members %s", command.name, sorted(ignored))
+        return Prepared(command, params, key, request.signature.rstrip("="), outcome, started)
+
+    def execute(self, prepared: Prepared) -> Outcome:
+        command, outcome = prepared.command, prepared.outcome
+        try:
+            with self._store_errors(command.name):
+                transaction = (
+                    write_transaction(self.engine) if command.writes else self.engine.begin()
+                )
+                with transaction as conn:
+                    ctx = CallContext(
+                        account_id=prepared.key.account_id,
+                        key=prepared.key,
+                        conn=conn,
+                        settings=self.settings,
+                        box=self.box,
+                        now=datetime.fromtimestamp(self.clock(), UTC).replace(
+                            tzinfo=None, microsecond=0
+                        ),
+                        signature=prepared.signature,
+                    )
+                    payload = command.handler(ctx, prepared.params)
+        except ApiError as error:
+            return self._failed(outcome, error, prepared.started)
+        outcome.body = envelope.success(
+            command.message, command.payload_key, payload, time.perf_counter() - prepared.started
+        )
         return outcome
 
-    def _run(self, raw: bytes, outcome: Outcome, started: float) -> Outcome:
-        members = decode_request_text(raw)
-        request = Envelope(members)
-        outcome.command, outcome.cdn = request.command, request.cdn
+    @contextmanager
+    def _store_errors(self, command: str) -> Iterator[None]:
+        """Store outages become 503, anything unexpected a bare 500: never a traceback out."""
         try:
-            return self._authenticated(raw, request, outcome, started)
+            yield
         except (OperationalError, DBAPIError) as exc:
             log.warning("store unavailable: %s", exc.__class__.__name__)
             raise StoreUnavailable() from None
         except ApiError:
             raise
         except Exception:
-            log.exception("command %s failed", request.command)
+            log.exception("command %s failed", command)
             raise InternalError() from None
+
+    @staticmethod
+    def _failed(outcome: Outcome, error: ApiError, started: float) -> Outcome:
+        if isinstance(error, _AuthFailure):
+            log.info("authentication failed: %s", error.reason)
+        outcome.body = envelope.failure(error, time.perf_counter() - started)
+        outcome.http_status = error.http_status
+        outcome.headers = error.headers
+        return outcome
 
     def authenticate(self, raw: bytes, request: Envelope) -> ApiKey:
         """The key that signed this request, or ``AuthenticationFailed``."""
-        with self.engine.connect() as conn:
-            key = accounts.find_active_key(conn, self.box, request.api_key)
+        key = self._find_key(request.api_key)
         if key is None:
             raise _AuthFailure(f"unknown or revoked api_key for cdn {request.cdn}")
         if key.account_id != request.cdn:
@@ -123,34 +206,3 @@ class Dispatcher:
         if not signature_matches(signed_text, key.secret, request.signature):
             raise _AuthFailure(f"signature mismatch for key {key.id}")
         return key
-
-    def _authenticated(
-        self, raw: bytes, request: Envelope, outcome: Outcome, started: float
-    ) -> Outcome:
-        key = self.authenticate(raw, request)
-        command = REGISTRY.get(request.command)
-        if command is None:
-            raise UnknownCommand(request.command)
-        if command.writes and key.read_only:
-            raise ScopeDenied(request.command)
-        params = command.parse_params(request.members)
-        ignored = request.members.keys() - _ENVELOPE_MEMBERS - command.params.model_fields.keys()
-        if ignored:
-            log.info("%s: ignoring unknown members %s", command.name, sorted(ignored))
-
-        transaction = write_transaction(self.engine) if command.writes else self.engine.begin()
-        with transaction as conn:
-            ctx = CallContext(
-                account_id=key.account_id,
-                key=key,
-                conn=conn,
-                settings=self.settings,
-                box=self.box,
-                now=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None, microsecond=0),
-                signature=request.signature.rstrip("="),
-            )
-            payload = command.handler(ctx, params)
-        outcome.body = envelope.success(
-            command.message, command.payload_key, payload, time.perf_counter() - started
-        )
-        return outcome

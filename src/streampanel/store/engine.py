@@ -28,7 +28,9 @@ def _sqlite_begin(conn: Connection) -> None:
     # A deferred transaction that reads and then writes can fail at once with SQLITE_BUSY
     # when another writer got in between; writers ask for IMMEDIATE to queue on the lock.
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    # On the driver connection directly: a full SQLAlchemy execution here would cost more
+    # than most of the queries it wraps.
+    conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
 def write_transaction(engine: Engine) -> Iterator[Connection]:

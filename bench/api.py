@@ -1,0 +1,115 @@
+"""Signed ``video.getapps`` over real HTTP against the same server's ``/healthz`` (the ceiling).
+
+    .venv/bin/python bench/api.py [--seconds 10] [--connections 32]
+
+One uvicorn process on a fresh SQLite store with the demo account; load from ``wrk`` (Debian
+package; the Python fallback is slower and noisier) at 32 connections.  Prints requests/s,
+p50/p99 latency of each and the ratio getapps/healthz.  Goal: ratio >= 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx  # noqa: E402
+from _common import BenchServer, bench_env, print_table, running_server, temp_dir  # noqa: E402
+
+from streampanel.client import Client  # noqa: E402
+from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET  # noqa: E402
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [[%s]]
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+"""
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> dict[str, float]:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script:
+        args[1:1] = ["-s", str(script)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": float(errors.group(1)) if errors else 0}
+
+
+def seed_demo_account(env: dict[str, str]) -> None:
+    """Only the demo account (no demo data): this measures the request path."""
+    from streampanel.demo import seed_account
+    from streampanel.runtime import open_runtime
+    from streampanel.settings import Settings
+
+    settings = Settings(
+        data_dir=Path(env["STREAMPANEL_DATA_DIR"]), master_key=env["STREAMPANEL_MASTER_KEY"]
+    )
+    runtime = open_runtime(settings)
+    seed_account(runtime)
+    runtime.close()
+
+
+def measure(server: BenchServer, data_dir: Path, seconds: int, connections: int) -> None:
+    client = Client(server.api_url, DEMO_CDN, DEMO_API_KEY, DEMO_SECRET)
+    assert client.video_getapps(), "demo applications expected"
+    # Signed once: valid for the ±300 s window, longer than the run.
+    body = "json=" + quote(client.build("video.getapps").final_json, safe="")
+    client.close()
+    check = httpx.post(
+        server.api_url,
+        content=body,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert check.json()["status"] == "success", check.text
+    script = data_dir / "getapps.lua"
+    script.write_text(WRK_SCRIPT % body)
+    run_wrk(f"{server.url}/healthz", 2, connections, None)  # warm-up
+    started = time.time()
+    ceiling = run_wrk(f"{server.url}/healthz", seconds, connections, None)
+    getapps = run_wrk(server.api_url, seconds, connections, script)
+    assert time.time() - started < 290, "run longer than the signature window"
+
+    rows = [
+        [name, f"{r['rps']:.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", int(r["errors"])]
+        for name, r in (("GET /healthz (ceiling)", ceiling), ("signed video.getapps", getapps))
+    ]
+    print_table(
+        f"API throughput, 1 uvicorn process, {connections} connections, {seconds}s each",
+        ["endpoint", "req/s", "p50 ms", "p99 ms", "non-2xx"],
+        rows,
+    )
+    print(f"\nratio getapps/healthz: {getapps['rps'] / ceiling['rps']:.2f}  (goal >= 0.5)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench/api.py needs wrk: apt-get install wrk")
+    with temp_dir("sp-bench-api-") as data_dir:
+        env = bench_env(data_dir)
+        seed_demo_account(env)
+        with running_server(env) as server:
+            measure(server, data_dir, args.seconds, args.connections)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The second command: set up everything the test suite needs (Debian packages when missing,
+# the virtual environment with test extras) and run the whole suite, real components included,
+# on SQLite and on a throwaway PostgreSQL.  Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEBIAN_PACKAGES=(
+    postgresql php-cli php-curl nginx libnginx-mod-rtmp ffmpeg goaccess awscli perl
+)
+bash scripts/bootstrap.sh test "${DEBIAN_PACKAGES[@]}"
+.venv/bin/ruff check src tests bench
+exec .venv/bin/python -m pytest "$@"
