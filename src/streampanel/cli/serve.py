@@ -25,6 +25,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def demo_warning(host: str) -> str | None:
+    if _is_loopback(host):
+        return None
+    return (
+        f"demo mode on {host}: the demo account uses the PUBLIC example credentials from the "
+        "API documentation. Anyone who can reach this address can use it. Listen on "
+        "127.0.0.1 or drop --demo."
+    )
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -55,12 +65,9 @@ def serve(
         from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET, setup_demo
 
         setup_demo(runtime, lambda step: console.print(f"[dim]demo:[/] {step}"))
-        if not _is_loopback(settings.host):
-            err_console.print(
-                f"[bold yellow]WARNING:[/] demo mode on {settings.host}: the demo account uses "
-                "the PUBLIC example credentials from the API documentation. Anyone who can "
-                "reach this address can use it. Listen on 127.0.0.1 or drop --demo."
-            )
+        warning = demo_warning(settings.host)
+        if warning:
+            err_console.print(f"[bold yellow]WARNING:[/] {warning}")
         console.print(
             f"demo account ready: cdn={DEMO_CDN} api_key={DEMO_API_KEY} secret={DEMO_SECRET}"
         )
