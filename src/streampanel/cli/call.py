@@ -44,7 +44,9 @@ def call(
     api_key: str = typer.Option(None, "--api-key", envvar="STREAMPANEL_API_KEY"),
     secret: str = typer.Option(None, "--secret", envvar="STREAMPANEL_SECRET"),
     config: Path = typer.Option(
-        None, "--config", help=f"Client config file (TOML, [client] table; default {DEFAULT_CONFIG})"
+        None,
+        "--config",
+        help=f"Client config file (TOML, [client] table; default {DEFAULT_CONFIG})",
     ),
 ) -> None:
     """Sign and send one API command; credentials from flags, environment or a config file."""
@@ -55,8 +57,11 @@ def call(
     secret = secret or settings.get("secret")
     missing = [n for n, v in (("cdn", cdn), ("api-key", api_key), ("secret", secret)) if v is None]
     if missing:
-        fail("missing credentials: " + ", ".join(f"--{n}" for n in missing)
-             + " (flags, STREAMPANEL_* environment, or the config file)")
+        fail(
+            "missing credentials: "
+            + ", ".join(f"--{n}" for n in missing)
+            + " (flags, STREAMPANEL_* environment, or the config file)"
+        )
     params = dict(parse_param(p) for p in param)
     with Client(url, int(cdn), str(api_key), str(secret)) as client:
         try:
