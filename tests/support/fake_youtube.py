@@ -14,7 +14,8 @@ What the real client library sees from Google, on 127.0.0.1:
   answered ``308`` with the ``Range`` held so far (no header when nothing), or ``200``
   with the resource when complete.
 
-Errors use Google's JSON error shape.  Tests inject failures (``fail_next``), slow chunks
+Errors use Google's JSON error shape.  Tests inject failures (``fail_next`` for the next
+upload requests, ``fail_chunk`` for a given data PUT of a session), slow chunks
 (``chunk_delay``) and read what arrived: sessions, bytes received per session, bytes that
 were sent twice, finished videos with the SHA-256 of their content.
 """
@@ -46,6 +47,7 @@ class Session:
     digest: Any = field(default_factory=hashlib.sha256)
     video: dict[str, Any] | None = None
     puts: int = 0
+    data_puts: int = 0
     status_queries: int = 0
     resent_bytes: int = 0
 
@@ -71,6 +73,8 @@ class FakeYouTube:
         self.sessions: dict[str, Session] = {}
         self.videos: dict[str, Video] = {}
         self.fail_next: list[int] = []
+        # Data PUT number (1-based, per session) -> status to answer it with instead.
+        self.fail_chunk: dict[int, int] = {}
         self.chunk_delay = 0.0
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -101,6 +105,7 @@ class FakeYouTube:
             self.videos.clear()
             self.tokens.clear()
             self.fail_next.clear()
+            self.fail_chunk.clear()
             self.token_requests = 0
             self.chunk_delay = 0.0
 
@@ -226,8 +231,11 @@ class _Handler(BaseHTTPRequestHandler):
             if spec == "*":
                 session.status_queries += 1
                 return self._done(session) if session.video else self._incomplete(session)
-            if fake.fail_next:
+            session.data_puts += 1
+            status = fake.fail_chunk.pop(session.data_puts, 0)
+            if not status and fake.fail_next:
                 status = fake.fail_next.pop(0)
+            if status:
                 return _error(status, f"Injected failure {status}", "injected")
         if fake.chunk_delay:
             time.sleep(fake.chunk_delay)

@@ -7,6 +7,7 @@ again": every ``UploadPart`` request (upload id, part number) is recorded as it 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ class MotoServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[Seen] = []
+        # Seconds each UploadPart is held before it is stored: a slow link, for crash tests.
+        self.part_delay = 0.0
         self._lock = threading.Lock()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -46,6 +49,8 @@ class MotoServer:
                         parse_qs(environ.get("QUERY_STRING", "")))
             with self._lock:
                 self.requests.append(seen)
+            if self.part_delay and seen.method == "PUT" and "partNumber" in seen.query:
+                time.sleep(self.part_delay)
             return backend(environ, start_response)
 
         return app
@@ -84,3 +89,9 @@ class MotoServer:
                         and "partNumber" not in seen.query):
                     counts[seen.path[len(prefix):]] += 1
         return counts
+
+    def completions(self, bucket: str) -> int:
+        """CompleteMultipartUpload requests for a bucket."""
+        with self._lock:
+            return sum(1 for seen in self.requests if seen.method == "POST"
+                       and seen.path.startswith(f"/{bucket}/") and "uploadId" in seen.query)

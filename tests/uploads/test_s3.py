@@ -1,0 +1,170 @@
+"""S3 uploads by the worker against moto's S3 server over HTTP, with real boto3."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from tests.support.moto import MotoServer
+from tests.support.postgres import free_port
+from tests.uploads.conftest import Env, s3_client
+
+pytestmark = pytest.mark.slow
+
+MiB = 1024 * 1024
+
+
+def _random_file(env: Env, relative: str, size: int) -> str:
+    path = env.root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with path.open("wb") as handle:
+        remaining = size
+        while remaining:
+            block = os.urandom(min(remaining, 4 * MiB))
+            handle.write(block)
+            digest.update(block)
+            remaining -= len(block)
+    return digest.hexdigest()
+
+
+def _sha256_of_object(moto: MotoServer, bucket: str, key: str) -> str:
+    body = s3_client(moto.url).get_object(Bucket=bucket, Key=key)["Body"]
+    digest = hashlib.sha256()
+    for block in iter(lambda: body.read(4 * MiB), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def test_large_file_goes_up_in_parts_with_metadata_and_acl(
+    env: Env, moto: MotoServer, bucket: str
+) -> None:
+    env.set_s3(moto.url, bucket)
+    size = 100 * MiB + 12345
+    expected = _random_file(env, "jb/big/movie.mp4", size)
+    data = env.call("aws.upload", path="sestore3/jb/big/movie.mp4",
+                    metadata={"team": "news"}, acl="public-read")["data"]
+    env.worker(concurrency=2).run()
+
+    status = env.call("aws.status", id=data["id"])["data"]
+    assert (status["state"], status["status"], status["attempts"]) == ("done", 200, 1)
+    assert status["message"] == "Successfully Uploaded to AWS"
+    assert status["bytes_done"] == status["bytes_total"] == size
+    assert _sha256_of_object(moto, bucket, "big/movie.mp4") == expected
+
+    job = env.job(data["id"])
+    parts = moto.part_uploads(job["remote_session"])
+    assert len(parts) == -(-size // job["part_size"]) > 1
+    assert set(parts.values()) == {1}
+
+    s3 = s3_client(moto.url)
+    head = s3.head_object(Bucket=bucket, Key="big/movie.mp4")
+    results = status["results"]
+    assert results["Bucket"] == bucket and results["Key"] == "big/movie.mp4"
+    assert results["ETag"] == head["ETag"] and results["ETag"].endswith(f'-{len(parts)}"')
+    assert results["Location"] and results["ObjectURL"].endswith(f"/{bucket}/big/movie.mp4")
+    assert head["Metadata"] == {"team": "news"}
+    assert head["ContentType"] == "video/mp4"
+    grants = s3.get_object_acl(Bucket=bucket, Key="big/movie.mp4")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/global/AllUsers")
+               and g["Permission"] == "READ" for g in grants)
+
+
+def test_small_file_is_one_put(env: Env, moto: MotoServer, bucket: str) -> None:
+    env.set_s3(moto.url, bucket)
+    env.write("jb/small.mp4", b"small file")
+    data = env.call("aws.upload", path="sestore3/jb/small.mp4", destination_path="x/y.mp4")["data"]
+    env.worker().run()
+    status = env.call("aws.status", id=data["id"])["data"]
+    assert status["state"] == "done", status
+    assert status["results"]["ETag"] == '"%s"' % hashlib.md5(b"small file").hexdigest()
+    body = s3_client(moto.url).get_object(Bucket=bucket, Key="x/y.mp4")["Body"].read()
+    assert body == b"small file"
+    assert s3_client(moto.url).get_object_acl(Bucket=bucket, Key="x/y.mp4")["Grants"][0][
+        "Permission"] == "FULL_CONTROL"
+
+
+def test_missing_bucket_fails_at_once_with_the_remote_message(env: Env, moto: MotoServer) -> None:
+    env.set_s3(moto.url, "no-such-bucket-here")
+    env.write("jb/small.mp4", b"x" * 100)
+    env.write("jb/large.mp4", b"x" * (9 * MiB))
+    ids = [env.call("aws.upload", path=f"sestore3/jb/{name}")["data"]["id"]
+           for name in ("small.mp4", "large.mp4")]
+    env.worker().run()
+    for job_id in ids:
+        status = env.call("aws.status", id=job_id)["data"]
+        assert (status["state"], status["status"], status["attempts"]) == ("failed", 404, 1)
+        assert "NoSuchBucket" in status["message"]
+
+
+def test_unreachable_endpoint_is_retried_with_backoff_then_fails(env: Env) -> None:
+    env.set_s3(f"http://127.0.0.1:{free_port()}", "some-bucket")
+    env.write("jb/small.mp4", b"x" * 100)
+    job_id = env.call("aws.upload", path="sestore3/jb/small.mp4")["data"]["id"]
+    env.worker().run()
+    status = env.call("aws.status", id=job_id)["data"]
+    assert status["state"] == "failed"
+    assert status["attempts"] == env.settings.worker_max_attempts == 3
+    assert status["status"] == 503
+    assert "connect" in status["message"].lower()
+
+
+def test_file_removed_after_queueing_fails_with_404(env: Env, moto: MotoServer, bucket: str) -> None:
+    env.set_s3(moto.url, bucket)
+    path = env.write("jb/gone.mp4", b"x")
+    job_id = env.call("aws.upload", path="sestore3/jb/gone.mp4")["data"]["id"]
+    path.unlink()
+    env.worker().run()
+    status = env.call("aws.status", id=job_id)["data"]
+    assert (status["state"], status["status"], status["attempts"]) == ("failed", 404, 1)
+
+
+def test_interrupted_job_resumes_from_the_stored_upload_id(
+    env: Env, moto: MotoServer, bucket: str
+) -> None:
+    """A stop (as on SIGTERM) checkpoints; the next run lists stored parts and sends the rest."""
+    env.set_s3(moto.url, bucket)
+    size = 40 * MiB + 1
+    expected = _random_file(env, "jb/resume.mp4", size)
+    job_id = env.call("aws.upload", path="sestore3/jb/resume.mp4")["data"]["id"]
+    first = env.worker()
+    original = first.run_job
+
+    def run_then_stop(job: dict) -> None:
+        # Stop as soon as the upload id is stored and two parts are up.
+        import threading
+
+        def stopper() -> None:
+            import time
+            while len(moto.part_uploads()) < 2 or not env.job(job_id)["remote_session"]:
+                time.sleep(0.01)
+            first.stop()
+
+        threading.Thread(target=stopper, daemon=True).start()
+        original(job)
+
+    moto.part_delay = 0.2
+    try:
+        first.run_job = run_then_stop  # type: ignore[method-assign]
+        first.run()
+    finally:
+        moto.part_delay = 0.0
+    job = env.job(job_id)
+    assert job["state"] == "uploading" and job["lease_owner"] is None
+    assert job["attempts"] == 0 and "Interrupted" in job["message"]
+    upload_id = job["remote_session"]
+    stored = {p for (_, p) in moto.part_uploads(upload_id)}
+    assert 0 < len(stored) < 6
+
+    env.worker().run()
+    done = env.job(job_id)
+    assert done["state"] == "done" and done["attempts"] == 1
+    assert done["remote_session"] == upload_id
+    counts = moto.part_uploads(upload_id)
+    assert all(counts[(upload_id, p)] == 1 for p in stored)
+    assert len(counts) == 6
+    assert _sha256_of_object(moto, bucket, "resume.mp4") == expected
+    assert json.loads(done["results"])["Key"] == "resume.mp4"
