@@ -1,0 +1,166 @@
+"""``streampanel ingest``: access logs into per-day usage totals (``video.servers``)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from streampanel.cli.output import console, err_console, fail, print_json, print_rows, user_errors
+from streampanel.ingest.formats import FORMATS
+from streampanel.ingest.pipeline import (
+    DEFAULT_BLOCK_BYTES,
+    ConcurrentIngest,
+    FileReport,
+    Ingester,
+)
+from streampanel.runtime import open_runtime
+from streampanel.settings import Settings
+
+app = typer.Typer(help="Ingest access logs into usage totals.", no_args_is_help=True)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM end the run after the block being committed (never inside one)."""
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _row(report: FileReport) -> dict[str, Any]:
+    rate = int(report.lines / report.seconds) if report.seconds > 0 else 0
+    return {
+        "file": report.path,
+        "status": report.status,
+        "lines": report.lines,
+        "requests": report.requests,
+        "bytes": report.bytes,
+        "rejected": report.rejected,
+        "unattributed": report.unattributed_requests,
+        "lines/s": rate,
+    }
+
+
+def _summary(reports: list[FileReport], as_json: bool) -> None:
+    rows = [_row(r) for r in reports]
+    if as_json:
+        print_json(
+            [
+                row
+                | {
+                    "unattributed_bytes": r.unattributed_bytes,
+                    "unfinished_bytes": r.unfinished,
+                    "rejects_file": str(r.rejects_path) if r.rejected else None,
+                    "days": sorted(d.isoformat() for d in r.days),
+                }
+                for row, r in zip(rows, reports, strict=True)
+            ]
+        )
+        return
+    print_rows(rows, title="ingest summary")
+    for r in reports:
+        if r.rejected:
+            console.print(f"{r.rejected} rejected lines of {r.path} kept in {r.rejects_path}")
+        if r.unattributed_requests:
+            console.print(
+                f"{r.unattributed_requests} requests ({r.unattributed_bytes} bytes) of {r.path} "
+                "name no known application: kept as unattributed totals"
+            )
+        if r.unfinished:
+            console.print(
+                f"{r.path}: the last {r.unfinished} bytes are an unfinished line, left for "
+                "the next run"
+            )
+
+
+@app.command("access-log")
+def access_log(
+    files: list[str] = typer.Argument(..., help="Log files (plain or gzip'd), or - for stdin."),
+    server: str = typer.Option(..., "--server", help="The server that wrote the log."),
+    fmt: str = typer.Option(
+        "nginx-combined", "--format", help=f"Log format: {', '.join(FORMATS)}."
+    ),
+    follow: bool = typer.Option(
+        False, "--follow", help="Keep reading the file as it grows, across rotations."
+    ),
+    rejects_dir: Path = typer.Option(
+        None, "--rejects-dir", help="Where rejected lines are kept (default: DATA_DIR/rejects)."
+    ),
+    block_mib: float = typer.Option(
+        DEFAULT_BLOCK_BYTES / (1 << 20), "--block-mib", help="Block size in MiB (one commit each)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Add a log's traffic to the per-day usage totals, exactly once per line."""
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if follow and (len(files) != 1 or files[0] == "-"):
+        fail("--follow takes exactly one file (not standard input)")
+    with user_errors():
+        settings = Settings()
+        runtime = open_runtime(settings)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[lines]:,} lines  {task.fields[rate]:,.0f} lines/s"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def on_progress(report: FileReport, done: int, total: int) -> None:
+        task = tasks.get(report.path)
+        if task is None:
+            task = tasks[report.path] = progress.add_task(
+                report.path, total=total or None, lines=0, rate=0.0
+            )
+        elapsed = progress.tasks[task].elapsed or 0.0
+        rate = report.lines / elapsed if elapsed > 0 else 0.0
+        progress.update(task, completed=done, lines=report.lines, rate=rate)
+
+    reports: list[FileReport] = []
+    try:
+        with user_errors(), _stop_on_signals() as stop, progress:
+            ingester = Ingester(
+                runtime.engine,
+                server=server,
+                fmt=fmt,
+                app_pattern=settings.ingest_app_pattern,
+                rejects_dir=rejects_dir or settings.data_dir / "rejects",
+                block_bytes=max(1024, int(block_mib * (1 << 20))),
+                progress=on_progress,
+            )
+            if follow:
+                reports = ingester.follow(files[0], stop)
+            else:
+                for path in files:
+                    if stop.is_set():
+                        break
+                    reports.append(ingester.ingest(path, stop))
+    except ConcurrentIngest as exc:
+        fail(str(exc))
+    finally:
+        runtime.close()
+    _summary(reports, as_json)

@@ -1,0 +1,49 @@
+"""The embedded server's disk collector: at start-up, then every ``disk_collect_interval``
+seconds (a day by default).  A run the same day replaces that day's figures, so restarts
+cost nothing but the walk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from streampanel.disk.collector import collect
+
+if TYPE_CHECKING:
+    from streampanel.server.app import AppState
+
+log = logging.getLogger("streampanel.disk")
+
+
+async def _loop(state: AppState, stop: asyncio.Event) -> None:
+    settings = state.settings
+    while not stop.is_set():
+        try:
+            report = await asyncio.to_thread(collect, state.engine, list(settings.storage_roots))
+            log.info(
+                "disk usage recorded for %s: %d storage users", report.day, len(report.figures)
+            )
+        except Exception:
+            log.exception("disk collector failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.disk_collect_interval)
+
+
+@asynccontextmanager
+async def disk_collector_service(state: AppState) -> AsyncIterator[None]:
+    if not state.settings.storage_roots:
+        yield  # nothing to walk
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(_loop(state, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=10)

@@ -1,0 +1,96 @@
+"""Which log file is this, and where did we stop?  Plus the rejects file kept beside it.
+
+A file is known by a hash of its first bytes (up to ``HEAD_BYTES`` of content), per server:
+the identity survives a rename (``access.log`` -> ``access.log.1``) and compression
+(``access.log.2.gz``: the hash is over decompressed content), and a new file created at the
+same path is a new identity.  A file first seen shorter than ``HEAD_BYTES`` is known by
+what it had; its identity is widened once it has grown.
+
+The rejects file of a source is append-only and its committed length is stored with the
+offset: a run that died after writing rejects but before committing truncates the file back,
+so rejected lines too are kept exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from streampanel.store import usage
+from streampanel.store.usage import Source
+
+
+def fingerprint(head: bytes) -> str:
+    return hashlib.sha256(head).hexdigest()
+
+
+def find(conn: Connection, server_id: int, head: bytes) -> Source | None:
+    """The checkpoint of the file whose content starts with ``head``, if any."""
+    for length in usage.source_head_lengths(conn, server_id):
+        if length <= len(head):
+            found = usage.find_source(conn, server_id, fingerprint(head[:length]), length)
+            if found is not None:
+                return found
+    return None
+
+
+def find_or_create(
+    conn: Connection,
+    *,
+    server_id: int,
+    head: bytes,
+    fmt: str,
+    path: str,
+    device: int | None,
+    inode: int | None,
+    now: datetime,
+) -> tuple[Source, bool]:
+    """The checkpoint for this content, created at offset 0 when new; ``(source, new)``."""
+    found = find(conn, server_id, head)
+    if found is not None:
+        return found, False
+    created = usage.create_source(
+        conn,
+        server_id=server_id,
+        fingerprint=fingerprint(head),
+        head_len=len(head),
+        fmt=fmt,
+        path=path,
+        device=device,
+        inode=inode,
+        now=now,
+    )
+    return created, True
+
+
+class RejectsFile:
+    """``<dir>/<server>/<source id>.rejects``: the raw lines of a source that did not parse."""
+
+    def __init__(self, directory: Path, server: str, source: Source):
+        self.path = directory / _safe(server) / f"{source.id}.rejects"
+        self.length = source.rejects_offset
+        if self.path.exists() and self.path.stat().st_size > self.length:
+            # Written by a run that died before committing: those lines come again.
+            with self.path.open("r+b") as handle:
+                handle.truncate(self.length)
+
+    def append(self, lines: list[bytes]) -> int:
+        """Write ``lines`` durably; returns the new committed-to-be length."""
+        if not lines:
+            return self.length
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = b"\n".join(lines) + b"\n"
+        with self.path.open("ab") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.length += len(data)
+        return self.length
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"

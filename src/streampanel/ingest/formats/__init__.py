@@ -1,0 +1,53 @@
+"""Access-log formats.  Each module is pure (bytes in, frames out) and exposes ``NAME``
+and a parser; ``make_parser`` gives the pipeline one object per log file, carrying the
+state a format needs across blocks (Wowza's ``#Fields`` and cumulative byte counters).
+
+- ``nginx_combined``: nginx/Apache ``combined``.
+- ``nginx_json``: one JSON object per line (see docs/ingest.md for the recommended
+  ``log_format``).
+- ``wowza``: Wowza Streaming Engine's W3C access log.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from streampanel.ingest.formats import nginx_combined, nginx_json, wowza
+from streampanel.ingest.formats.common import AppPattern, BlockResult
+
+
+class Parser(Protocol):
+    def parse(self, block: bytes) -> BlockResult: ...
+
+    def state(self) -> str:
+        """JSON of what must survive to the next block (committed with the offset)."""
+        ...
+
+
+class _Stateless:
+    def __init__(self, module: object, apps: AppPattern):
+        self._parse = module.parse  # type: ignore[attr-defined]
+        self._apps = apps
+
+    def parse(self, block: bytes) -> BlockResult:
+        return self._parse(block, self._apps)  # type: ignore[no-any-return]
+
+    def state(self) -> str:
+        return "{}"
+
+
+FORMATS = (nginx_combined.NAME, nginx_json.NAME, wowza.NAME)
+
+
+def make_parser(name: str, app_pattern: str, state: str = "{}") -> Parser:
+    apps = AppPattern(app_pattern)
+    if name == nginx_combined.NAME:
+        return _Stateless(nginx_combined, apps)
+    if name == nginx_json.NAME:
+        return _Stateless(nginx_json, apps)
+    if name == wowza.NAME:
+        return wowza.WowzaParser(state)
+    raise ValueError(f"unknown log format {name!r} (one of {', '.join(FORMATS)})")
+
+
+__all__ = ["FORMATS", "AppPattern", "BlockResult", "Parser", "make_parser"]

@@ -1,0 +1,163 @@
+"""What every format shares: the block result, application extraction, UTC days.
+
+Formats turn a block of complete lines into rows; the rows are grouped by the *local* hour
+(or minute, for zones with a minute offset) and the zone as written, and only those few
+groups are converted to UTC days.  Parsing a date-time per line would cost more than
+everything else together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+# Columns of BlockResult.totals.
+TOTALS_SCHEMA = {"day": pl.Date, "app": pl.String, "bytes": pl.Int64, "requests": pl.Int64}
+
+
+@dataclass
+class BlockResult:
+    """What a parser makes of one block of complete lines.
+
+    ``totals``: one row per (UTC day, application name as logged; '' when none) with the
+    bytes billed and requests.  ``rejects``: the lines that could not be parsed, as read.
+    """
+
+    totals: pl.DataFrame
+    lines: int
+    rejects: list[bytes] = field(default_factory=list)
+
+
+def empty_totals() -> pl.DataFrame:
+    return pl.DataFrame(schema=TOTALS_SCHEMA)
+
+
+def split_lines(block: bytes) -> list[bytes]:
+    """The block's lines without their terminators (the block ends with a newline)."""
+    lines = block.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def rejected_lines(block: bytes, valid: pl.Series) -> list[bytes]:
+    """The raw lines at the positions where ``valid`` is false (the rare path)."""
+    bad = valid.not_().arg_true().to_list()
+    if not bad:
+        return []
+    lines = split_lines(block)
+    return [lines[i] for i in bad]
+
+
+class AppPattern:
+    """The configured regex whose first group is the application, applied to a URL path.
+
+    When the pattern is anchored at the start of the path (the default ``^/([^/?#]+)``), it
+    is folded into the request-line regex so each line is matched once.
+    """
+
+    def __init__(self, pattern: str):
+        compiled = re.compile(pattern)
+        if compiled.groups < 1:
+            raise ValueError(f"application pattern {pattern!r} has no group")
+        self.pattern = pattern
+        self._foldable = pattern.startswith("^") and "$" not in pattern and "|" not in pattern
+
+    def from_path(self, path: pl.Expr) -> pl.Expr:
+        return path.str.extract(self.pattern, 1)
+
+    def from_request(self, request: pl.Expr) -> pl.Expr:
+        """From an HTTP request line ``METHOD target PROTOCOL``."""
+        if self._foldable:
+            return request.str.extract(r"^[^ ]+ " + self.pattern[1:], 1)
+        return self.from_path(request.str.extract(r"^[^ ]+ ([^ ]+)", 1))
+
+
+def _offset_minutes(tz: pl.Expr) -> pl.Expr:
+    """``+hhmm`` / ``+hh:mm`` / ``Z`` -> minutes east of UTC; null when malformed."""
+    compact = tz.str.replace(":", "", literal=True)
+    sign = (
+        pl.when(compact.str.slice(0, 1) == "+")
+        .then(1)
+        .when(compact.str.slice(0, 1) == "-")
+        .then(-1)
+        .otherwise(None)
+    )
+    valid = compact.str.contains(r"^[+-][0-9]{4}$")
+    minutes = compact.str.slice(1, 2).cast(pl.Int64, strict=False) * 60 + compact.str.slice(
+        3, 2
+    ).cast(pl.Int64, strict=False)
+    return pl.when(compact == "Z").then(0).when(valid).then(sign * minutes).otherwise(None)
+
+
+def local_key(time: pl.Expr, tz: pl.Expr, hour_len: int, minute_len: int) -> pl.Expr:
+    """The local time cut to the hour, or to the minute when the zone has odd minutes."""
+    compact = tz.str.replace(":", "", literal=True)
+    return (
+        pl.when(compact.str.slice(3, 2) == "00")
+        .then(time.str.slice(0, hour_len))
+        .otherwise(time.str.slice(0, minute_len))
+    )
+
+
+def totals_from_local(
+    rows: pl.LazyFrame, minute_format: str, hour_len: int, expected_rows: int | None = None
+) -> tuple[pl.DataFrame, pl.Series] | None:
+    """Group valid rows (``key, tz, app, bytes, valid``) into UTC-day totals.
+
+    Returns the totals and the final validity per row (rows whose time or zone turned out
+    malformed are invalid too, for the caller to reject); None when the frame does not
+    have ``expected_rows`` rows (the caller's row-per-line assumption failed) or polars
+    could not read it.  One pass over the data when every row is valid, the usual case.
+    """
+    grouped_plan = (
+        rows.filter(pl.col("valid"))
+        .group_by("key", "tz", "app")
+        .agg(pl.col("bytes").sum(), pl.len().alias("requests"))
+    )
+    counts_plan = rows.select(pl.len().alias("rows"), pl.col("valid").not_().sum().alias("bad"))
+    try:
+        grouped, counts = pl.collect_all([grouped_plan, counts_plan])
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
+        return None
+    if expected_rows is not None and counts["rows"][0] != expected_rows:
+        return None
+    if counts["bad"][0]:
+        valid = rows.select(pl.col("valid")).collect().to_series()
+    else:
+        valid = pl.repeat(True, counts["rows"][0], eager=True)
+    grouped = grouped.with_columns(
+        # chrono parses no hour without its minute: hour keys get ":00".
+        pl.when(pl.col("key").str.len_bytes() == hour_len)
+        .then(pl.col("key") + ":00")
+        .otherwise(pl.col("key"))
+        .str.strptime(pl.Datetime, minute_format, strict=False)
+        .alias("local"),
+        _offset_minutes(pl.col("tz")).alias("offset"),
+    )
+    broken = grouped.filter(pl.col("local").is_null() | pl.col("offset").is_null())
+    if broken.height:
+        bad = (broken["key"] + "|" + broken["tz"]).unique()
+        valid = (
+            rows.select(
+                pl.col("valid") & (pl.col("key") + "|" + pl.col("tz")).is_in(bad.implode()).not_()
+            )
+            .collect()
+            .to_series()
+        )
+        grouped = grouped.filter(pl.col("local").is_not_null() & pl.col("offset").is_not_null())
+    totals = (
+        grouped.lazy()
+        .select(
+            (pl.col("local") - pl.duration(minutes=pl.col("offset"))).dt.date().alias("day"),
+            pl.col("app").fill_null(""),
+            pl.col("bytes").cast(pl.Int64),
+            pl.col("requests").cast(pl.Int64),
+        )
+        .group_by("day", "app")
+        .agg(pl.col("bytes").sum(), pl.col("requests").sum())
+        .collect()
+    )
+    return totals, valid.fill_null(False)

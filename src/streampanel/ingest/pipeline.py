@@ -1,0 +1,337 @@
+"""The ingest pipeline: read a log in blocks, parse and aggregate each block, and commit
+the block's totals with the file's new offset in one transaction.
+
+Exactly once: the checkpoint (offset, counters, parser state, rejects length) moves in the
+same transaction as the totals it accounts for, guarded by the offset it started from.  A
+run killed anywhere resumes from the last committed block; a block committed twice is
+impossible (the guard fails when another run got there first).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, update
+
+from streampanel.ingest import checkpoints
+from streampanel.ingest.checkpoints import RejectsFile
+from streampanel.ingest.formats import make_parser
+from streampanel.ingest.formats.common import BlockResult
+from streampanel.ingest.source import Content, open_content, prefetched_blocks
+from streampanel.store import accounts, usage
+from streampanel.store.accounts import utcnow
+from streampanel.store.engine import write_transaction
+from streampanel.store.tables.usage import ingest_sources
+from streampanel.store.usage import Source
+
+log = logging.getLogger("streampanel.ingest")
+
+DEFAULT_BLOCK_BYTES = 16 << 20
+# How often an unknown application name may trigger a reload of the application map.
+_APP_RELOAD_SECONDS = 5.0
+
+
+class ConcurrentIngest(RuntimeError):
+    """Another run moved this file's checkpoint: stop rather than count twice."""
+
+
+@dataclass
+class FileReport:
+    path: str
+    status: str = "ingested"
+    lines: int = 0
+    bytes: int = 0
+    requests: int = 0
+    rejected: int = 0
+    unattributed_bytes: int = 0
+    unattributed_requests: int = 0
+    # Bytes of a last line without its newline, left for the next run.
+    unfinished: int = 0
+    source_id: int | None = None
+    rejects_path: Path | None = None
+    seconds: float = 0.0
+    days: set[date] = field(default_factory=set)
+
+
+Progress = Callable[[FileReport, int, int], None]
+
+
+class Ingester:
+    """Ingests logs of one server and one format into the store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        server: str,
+        fmt: str,
+        app_pattern: str,
+        rejects_dir: Path,
+        block_bytes: int = DEFAULT_BLOCK_BYTES,
+        progress: Progress | None = None,
+    ):
+        make_parser(fmt, app_pattern)  # fail early on a bad format or pattern
+        self.engine = engine
+        self.server = server
+        self.fmt = fmt
+        self.app_pattern = app_pattern
+        self.rejects_dir = rejects_dir
+        self.block_bytes = block_bytes
+        self.progress = progress
+        with write_transaction(engine) as conn:
+            self.server_id = accounts.get_or_create_server(conn, server)
+        self._apps: dict[str, tuple[int, int]] = {}
+        self._apps_loaded = 0.0
+
+    # -- public --------------------------------------------------------------------------
+
+    def ingest(self, path: str, stop: threading.Event | None = None) -> FileReport:
+        """Ingest what ``path`` holds beyond its checkpoint (``-``: standard input)."""
+        content = open_content(path)
+        try:
+            return self._run(content, stop=stop)
+        finally:
+            content.close()
+
+    def follow(self, path: str, stop: threading.Event, poll: float = 1.0) -> list[FileReport]:
+        """Like ``tail -F``: ingest ``path`` as it grows, across rotations, until ``stop``.
+
+        When the path names a new file (rotation, or a new file after truncation), the old
+        one is read until it has stopped growing for two polls (nginx writes to it until
+        it reopens its logs), then the new one is followed.
+        """
+        reports: list[FileReport] = []
+        while not stop.is_set():
+            try:
+                content = open_content(path)
+            except FileNotFoundError:
+                stop.wait(poll)
+                continue
+            try:
+                if not content.head:  # nothing to identify it by yet
+                    stop.wait(poll)
+                    continue
+                reports.append(self._run(content, stop=stop, follow_path=path, poll=poll))
+            finally:
+                content.close()
+        return reports
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _run(
+        self,
+        content: Content,
+        *,
+        stop: threading.Event | None = None,
+        follow_path: str | None = None,
+        poll: float = 1.0,
+    ) -> FileReport:
+        started = time.perf_counter()
+        report = FileReport(content.name)
+        if not content.head:
+            report.status = "empty"
+            return report
+        file_id = content.file_id
+        with write_transaction(self.engine) as conn:
+            source, new = checkpoints.find_or_create(
+                conn,
+                server_id=self.server_id,
+                head=content.head,
+                fmt=self.fmt,
+                path=os.path.abspath(content.name) if not content.is_stream else content.name,
+                device=file_id.device if file_id else None,
+                inode=file_id.inode if file_id else None,
+                now=utcnow(),
+            )
+        report.source_id = source.id
+        rejects = RejectsFile(self.rejects_dir, self.server, source)
+        report.rejects_path = rejects.path
+        if not new:
+            reached = content.skip(source.offset)
+            if reached < source.offset:
+                report.status = "shorter than its checkpoint: skipped"
+                log.warning("%s is shorter than its checkpoint; not ingested", content.name)
+                return report
+        source_offset_at_start = source.offset
+        parser = make_parser(self.fmt, self.app_pattern, source.state)
+        ingested_any = False
+
+        def handle(block: bytes, end: int) -> None:
+            result = parser.parse(block)
+            self._commit(source, content, end, rejects, result, parser.state(), report)
+            if self.progress:
+                self.progress(report, content.raw_position(), content.raw_size)
+
+        if follow_path is None:
+            for block, end, unfinished in prefetched_blocks(
+                content, self.block_bytes, final=content.complete
+            ):
+                if stop is not None and stop.is_set():
+                    break
+                if block:
+                    ingested_any = True
+                    handle(block, end)
+                report.unfinished = unfinished
+        else:
+            ingested_any = self._follow_content(content, follow_path, handle, report, stop, poll)
+        if not new and source_offset_at_start:
+            report.status = "resumed" if ingested_any else "already ingested"
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _follow_content(
+        self,
+        content: Content,
+        path: str,
+        handle: Callable[[bytes, int], None],
+        report: FileReport,
+        stop: threading.Event | None,
+        poll: float,
+    ) -> bool:
+        """Read ``content`` as it grows until ``path`` names another file and this one has
+        stopped growing for two polls (nginx writes on until it reopens its logs)."""
+        idle_polls = 0
+        ingested_any = False
+        while stop is None or not stop.is_set():
+            block, unfinished = content.read_block(self.block_bytes, final=False)
+            if block:
+                idle_polls = 0
+                ingested_any = True
+                handle(block, content.position)
+                continue
+            report.unfinished = unfinished
+            if _replaced(path, content):
+                idle_polls += 1
+                if idle_polls > 2:
+                    last, _ = content.read_block(self.block_bytes, final=True)
+                    if last:
+                        handle(last, content.position)
+                    report.unfinished = 0
+                    break
+            if stop is not None:
+                stop.wait(poll)
+            else:
+                time.sleep(poll)
+        return ingested_any
+
+    def _commit(
+        self,
+        source: Source,
+        content: Content,
+        end: int,
+        rejects: RejectsFile,
+        result: BlockResult,
+        state: str,
+        report: FileReport,
+    ) -> None:
+        attributed, unattributed = self._attribute(result)
+        rejects_length = rejects.append(result.rejects)
+        values: dict[str, Any] = {
+            "offset": end,
+            "lines": source.lines + result.lines,
+            "rejected": source.rejected + len(result.rejects),
+            "unattributed": source.unattributed + sum(r for *_, r in unattributed),
+            "rejects_offset": rejects_length,
+            "state": state,
+        }
+        if source.head_len < len(content.head):
+            # The file has grown past what identified it: widen its identity.
+            values["fingerprint"] = checkpoints.fingerprint(content.head)
+            values["head_len"] = len(content.head)
+        with write_transaction(self.engine) as conn:
+            moved = conn.execute(
+                update(ingest_sources)
+                .where(ingest_sources.c.id == source.id, ingest_sources.c.offset == source.offset)
+                .values(updated=utcnow(), **values)
+            )
+            if moved.rowcount != 1:
+                raise ConcurrentIngest(
+                    f"{content.name}: another run advanced this file's checkpoint"
+                )
+            usage.add_usage(conn, self.server_id, attributed)
+            usage.add_unattributed(conn, self.server_id, unattributed)
+        source.offset = values["offset"]
+        source.lines = values["lines"]
+        source.rejected = values["rejected"]
+        source.unattributed = values["unattributed"]
+        source.rejects_offset = rejects_length
+        source.state = state
+        source.head_len = values.get("head_len", source.head_len)
+        report.lines += result.lines
+        report.rejected += len(result.rejects)
+        for _, day, sent, requests in attributed:
+            report.bytes += sent
+            report.requests += requests
+            report.days.add(day)
+        for day, _, sent, requests in unattributed:
+            report.unattributed_bytes += sent
+            report.unattributed_requests += requests
+            report.days.add(day)
+
+    def _attribute(
+        self, result: BlockResult
+    ) -> tuple[list[tuple[int, date, int, int]], list[tuple[date, str, int, int]]]:
+        rows = result.totals.rows()
+        if any(app not in self._apps for _, app, _, _ in rows):
+            self._reload_apps()
+        attributed: list[tuple[int, date, int, int]] = []
+        unattributed: list[tuple[date, str, int, int]] = []
+        for day, app, sent, requests in rows:
+            known = self._apps.get(app)
+            if known is None:
+                unattributed.append((day, app, int(sent), int(requests)))
+            else:
+                attributed.append((known[0], day, int(sent), int(requests)))
+        return attributed, unattributed
+
+    def _reload_apps(self) -> None:
+        if time.monotonic() - self._apps_loaded < _APP_RELOAD_SECONDS and self._apps:
+            return
+        with self.engine.connect() as conn:
+            self._apps = accounts.application_ids_by_name(conn)
+        self._apps_loaded = time.monotonic()
+
+
+def _replaced(path: str, content: Content) -> bool:
+    """Whether ``path`` now names another file than the one being read."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return True
+    if content.file_id is None:
+        return False
+    return (stat.st_dev, stat.st_ino) != (content.file_id.device, content.file_id.inode) or (
+        stat.st_size < content.position
+    )
+
+
+def ingest_files(
+    engine: Engine,
+    paths: list[str],
+    *,
+    server: str,
+    fmt: str,
+    app_pattern: str,
+    rejects_dir: Path,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    progress: Progress | None = None,
+) -> list[FileReport]:
+    """Ingest each path once (the library entry point of ``streampanel ingest access-log``)."""
+    ingester = Ingester(
+        engine,
+        server=server,
+        fmt=fmt,
+        app_pattern=app_pattern,
+        rejects_dir=rejects_dir,
+        block_bytes=block_bytes,
+        progress=progress,
+    )
+    return [ingester.ingest(path) for path in paths]

@@ -1,0 +1,186 @@
+"""Reading a log's content: plain files, gzip'd files (recognised by their magic bytes, not
+their name) and standard input, in blocks cut at line boundaries.
+
+Offsets are positions in the *content* (decompressed for gzip), so a file ingested while
+plain and later found gzip'd resumes at the same place.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import queue
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+HEAD_BYTES = 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class FileId:
+    device: int
+    inode: int
+
+
+class Content:
+    """One log's content.  ``head`` holds its first bytes (the file's identity)."""
+
+    def __init__(self, name: str, raw: BinaryIO, *, is_stream: bool):
+        self.name = name
+        self._raw = raw
+        self.is_stream = is_stream
+        stat = None if is_stream else os.fstat(raw.fileno())
+        self.file_id = FileId(stat.st_dev, stat.st_ino) if stat else None
+        self.raw_size = stat.st_size if stat else 0
+        magic = _peek(raw, 2)
+        self.is_gzip = magic == _GZIP_MAGIC
+        self._data: BinaryIO = (
+            gzip.GzipFile(fileobj=raw, mode="rb") if self.is_gzip else raw  # type: ignore[assignment]
+        )
+        self._pending = b""
+        self.position = 0  # content bytes consumed by read_block
+        self.head = self._fill_head()
+
+    @property
+    def complete(self) -> bool:
+        """Whether the content cannot grow: a gzip member or a stream, not a live file."""
+        return self.is_gzip or self.is_stream
+
+    def raw_position(self) -> int:
+        """Where in the underlying file reading is (progress against ``raw_size``)."""
+        try:
+            return self._raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def _fill_head(self) -> bytes:
+        head = b""
+        while len(head) < HEAD_BYTES:
+            chunk = self._data.read(HEAD_BYTES - len(head))
+            if not chunk:
+                break
+            head += chunk
+        self._pending = head
+        return head
+
+    def _read(self, size: int) -> bytes:
+        if self._pending:
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+            if len(chunk) < size:
+                chunk += self._data.read(size - len(chunk))
+            return chunk
+        return self._data.read(size)
+
+    def skip(self, offset: int) -> int:
+        """Skip to content ``offset``; returns where it got (less at the end)."""
+        if not self.is_gzip and not self.is_stream:
+            size = os.fstat(self._raw.fileno()).st_size
+            target = min(offset, size)
+            self._raw.seek(target)
+            self._pending = b""
+            self.position = target
+            return target
+        while self.position < offset:
+            chunk = self._read(min(offset - self.position, 1 << 20))
+            if not chunk:
+                break
+            self.position += len(chunk)
+        return self.position
+
+    def read_block(self, size: int, *, final: bool) -> tuple[bytes, int]:
+        """Up to about ``size`` bytes of complete lines, ending with a newline.
+
+        Returns ``(block, unfinished)``: an empty block is the end of the content, and
+        ``unfinished`` the length of a last line without its newline.  When the content
+        cannot grow (``final``) that line is returned as a block, with a newline added;
+        otherwise it is left for the next run (the writer may not have finished it).
+        """
+        data = self._read(size)
+        while data and b"\n" not in data:  # a line longer than a block
+            more = self._read(size)
+            if not more:
+                break
+            data += more
+        if not data:
+            return b"", 0
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:  # the end of the content, inside an unterminated line
+            if final:
+                self.position += len(data)
+                return data + b"\n", 0
+            self._pending = data + self._pending
+            return b"", len(data)
+        self._pending = data[cut:] + self._pending
+        self.position += cut
+        return data[:cut], 0
+
+    def close(self) -> None:
+        if self._data is not self._raw:
+            self._data.close()
+        if not self.is_stream:
+            self._raw.close()
+
+
+def _peek(raw: BinaryIO, size: int) -> bytes:
+    peek = getattr(raw, "peek", None)
+    if peek is not None:
+        return bytes(peek(size)[:size])
+    position = raw.tell()
+    data = raw.read(size)
+    raw.seek(position)
+    return data
+
+
+def open_content(path: str) -> Content:
+    """Open ``path`` (``-`` for standard input) for reading its content."""
+    if path == "-":
+        return Content("<stdin>", sys.stdin.buffer, is_stream=True)
+    return Content(path, open(path, "rb"), is_stream=False)
+
+
+def prefetched_blocks(
+    content: Content, size: int, *, final: bool, depth: int = 2
+) -> Iterator[tuple[bytes, int, int]]:
+    """``(block, content position after it, unfinished)`` read ahead by a thread.
+
+    Reading (a copy out of the page cache, or gunzip) overlaps the parsing of the previous
+    block: both release the GIL.  Ends after the first empty block.
+    """
+    blocks: queue.Queue[tuple[bytes, int, int] | BaseException] = queue.Queue(depth)
+    closed = threading.Event()
+
+    def put(item: tuple[bytes, int, int] | BaseException) -> bool:
+        while not closed.is_set():
+            try:
+                blocks.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            while True:
+                block, unfinished = content.read_block(size, final=final)
+                if not put((block, content.position, unfinished)) or not block:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    reader = threading.Thread(target=read, name="ingest-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = blocks.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if not item[0]:
+                return
+    finally:
+        closed.set()
+        reader.join()

@@ -1,0 +1,265 @@
+"""Usage queries: adding traffic totals, ingest checkpoints, disk figures, and reading them.
+
+Writers add to daily totals with one ``INSERT ... ON CONFLICT DO UPDATE`` per batch (both
+stores support it), so a block of a log file costs one statement per table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from streampanel.store.tables import servers, storage_users
+from streampanel.store.tables.usage import (
+    disk_usage,
+    ingest_sources,
+    usage_daily,
+    usage_unattributed,
+)
+
+PERIOD_DAYS = 30
+
+
+def _upsert(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    add: Sequence[str] = (),
+    replace: Sequence[str] = (),
+) -> None:
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    values = {c: table.c[c] + stmt.excluded[c] for c in add}
+    values.update({c: stmt.excluded[c] for c in replace})
+    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), rows)
+
+
+# -- traffic totals ---------------------------------------------------------------------
+
+
+def add_usage(conn: Connection, server_id: int, rows: Iterable[tuple[int, date, int, int]]) -> None:
+    """Add ``(application_id, day, bytes, requests)`` totals for one server."""
+    batch = [
+        {"application_id": a, "day": d, "server_id": server_id, "bytes": b, "requests": r}
+        for a, d, b, r in rows
+    ]
+    _upsert(
+        conn, usage_daily, batch, ["application_id", "day", "server_id"], add=("bytes", "requests")
+    )
+
+
+def add_unattributed(
+    conn: Connection, server_id: int, rows: Iterable[tuple[date, str, int, int]]
+) -> None:
+    """Add ``(day, app name, bytes, requests)`` of lines no application claimed."""
+    batch = [
+        {"day": d, "server_id": server_id, "app": app[:200], "bytes": b, "requests": r}
+        for d, app, b, r in rows
+    ]
+    _upsert(conn, usage_unattributed, batch, ["day", "server_id", "app"], add=("bytes", "requests"))
+
+
+def period(start: date | None, today: date) -> tuple[date, date]:
+    """The 30 days starting ``start`` (inclusive bounds), or the 30 days ending today."""
+    first = start if start is not None else today - timedelta(days=PERIOD_DAYS - 1)
+    return first, first + timedelta(days=PERIOD_DAYS - 1)
+
+
+def server_days(
+    conn: Connection, application_ids: Sequence[int], first: date, last: date
+) -> list[dict[str, Any]]:
+    """``video.servers``: per day and server, totals over the applications, zero-filled.
+
+    Every server that served any of the applications in the period gets a row for every
+    day of the period; rows are sorted by date, then server name.
+    """
+    query = (
+        select(
+            usage_daily.c.day,
+            usage_daily.c.server_id,
+            func.sum(usage_daily.c.bytes).label("bytes"),
+            func.sum(usage_daily.c.requests).label("requests"),
+        )
+        .where(
+            usage_daily.c.application_id.in_(list(application_ids)),
+            usage_daily.c.day >= first,
+            usage_daily.c.day <= last,
+        )
+        .group_by(usage_daily.c.day, usage_daily.c.server_id)
+    )
+    totals = {(r.day, r.server_id): (int(r.bytes), int(r.requests)) for r in conn.execute(query)}
+    if not totals:
+        return []
+    server_ids = {server_id for _, server_id in totals}
+    names = dict(
+        conn.execute(select(servers.c.id, servers.c.name).where(servers.c.id.in_(server_ids)))
+        .tuples()
+        .all()
+    )
+    ordered = sorted(server_ids, key=lambda s: names[s])
+    rows: list[dict[str, Any]] = []
+    day = first
+    while day <= last:
+        for server_id in ordered:
+            sent, requests = totals.get((day, server_id), (0, 0))
+            rows.append(
+                {
+                    "date": day.isoformat(),
+                    "server": names[server_id],
+                    "bytes_total": sent,
+                    "requests_total": requests,
+                }
+            )
+        day += timedelta(days=1)
+    return rows
+
+
+def unattributed(conn: Connection, server_id: int | None = None) -> list[dict[str, Any]]:
+    query = select(usage_unattributed).order_by(
+        usage_unattributed.c.day, usage_unattributed.c.server_id, usage_unattributed.c.app
+    )
+    if server_id is not None:
+        query = query.where(usage_unattributed.c.server_id == server_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# -- ingest checkpoints -----------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """One log file's checkpoint (``ingest_sources`` row)."""
+
+    id: int
+    server_id: int
+    fingerprint: str
+    head_len: int
+    offset: int
+    lines: int
+    rejected: int
+    unattributed: int
+    rejects_offset: int
+    state: str
+
+
+def _source(row: Any) -> Source:
+    return Source(
+        id=row.id,
+        server_id=row.server_id,
+        fingerprint=row.fingerprint,
+        head_len=row.head_len,
+        offset=row.offset,
+        lines=row.lines,
+        rejected=row.rejected,
+        unattributed=row.unattributed,
+        rejects_offset=row.rejects_offset,
+        state=row.state,
+    )
+
+
+def source_head_lengths(conn: Connection, server_id: int) -> list[int]:
+    query = select(ingest_sources.c.head_len).where(ingest_sources.c.server_id == server_id)
+    return sorted({int(r) for r in conn.execute(query.distinct()).scalars()}, reverse=True)
+
+
+def find_source(conn: Connection, server_id: int, fingerprint: str, head_len: int) -> Source | None:
+    row = conn.execute(
+        select(ingest_sources).where(
+            ingest_sources.c.server_id == server_id,
+            ingest_sources.c.fingerprint == fingerprint,
+            ingest_sources.c.head_len == head_len,
+        )
+    ).first()
+    return _source(row) if row else None
+
+
+def create_source(
+    conn: Connection,
+    *,
+    server_id: int,
+    fingerprint: str,
+    head_len: int,
+    fmt: str,
+    path: str,
+    device: int | None,
+    inode: int | None,
+    now: datetime,
+) -> Source:
+    result = conn.execute(
+        ingest_sources.insert().values(
+            server_id=server_id,
+            fingerprint=fingerprint,
+            head_len=head_len,
+            format=fmt,
+            path=path,
+            device=device,
+            inode=inode,
+            offset=0,
+            lines=0,
+            rejected=0,
+            unattributed=0,
+            rejects_offset=0,
+            state="{}",
+            created=now,
+            updated=now,
+        )
+    )
+    found = find_source(conn, server_id, fingerprint, head_len)
+    assert found is not None and found.id == result.inserted_primary_key[0]
+    return found
+
+
+def advance_source(conn: Connection, source: Source, now: datetime, **values: Any) -> None:
+    """Move the checkpoint; ``values`` are the new offset, counters, state, fingerprint."""
+    conn.execute(
+        update(ingest_sources).where(ingest_sources.c.id == source.id).values(updated=now, **values)
+    )
+
+
+def list_sources(conn: Connection, server_id: int | None = None) -> list[dict[str, Any]]:
+    query = select(ingest_sources).order_by(ingest_sources.c.id)
+    if server_id is not None:
+        query = query.where(ingest_sources.c.server_id == server_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# -- disk usage -------------------------------------------------------------------------
+
+
+def record_disk_usage(
+    conn: Connection, day: date, figures: dict[int, int], measured: datetime
+) -> None:
+    """Store each storage user's bytes for ``day``, replacing that day's earlier figure."""
+    rows = [
+        {"storage_user_id": user_id, "day": day, "bytes": size, "measured": measured}
+        for user_id, size in figures.items()
+    ]
+    _upsert(conn, disk_usage, rows, ["storage_user_id", "day"], replace=("bytes", "measured"))
+
+
+def disk_days(
+    conn: Connection, storage_user_ids: Sequence[int], first: date, last: date
+) -> list[dict[str, Any]]:
+    """``disk.usage``: one row per measured day and user, sorted by date then user name."""
+    query = (
+        select(disk_usage.c.day, storage_users.c.name, disk_usage.c.bytes)
+        .join(storage_users, storage_users.c.id == disk_usage.c.storage_user_id)
+        .where(
+            disk_usage.c.storage_user_id.in_(list(storage_user_ids)),
+            disk_usage.c.day >= first,
+            disk_usage.c.day <= last,
+        )
+        .order_by(disk_usage.c.day, storage_users.c.name)
+    )
+    return [
+        {"summary_date": r.day.isoformat(), "cpu_user": r.name, "bytes_total": int(r.bytes)}
+        for r in conn.execute(query)
+    ]
