@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
+from streampanel.disk.service import disk_collector_service
 from streampanel.server.app import Service
 from streampanel.settings import Settings
 from streampanel.uploads.service import upload_worker_service
@@ -19,6 +20,7 @@ def embedded_services(settings: Settings) -> list[Service]:
     services: list[Service] = []
     services += [viewer_service.viewer_collectors_service, viewer_service.viewer_purge_service]
     services.append(upload_worker_service)
+    services.append(disk_collector_service)
     return services
 
 
