@@ -73,7 +73,7 @@ async def _dispatch(dispatcher: Dispatcher, text: bytes) -> Outcome:
     if isinstance(prepared, Outcome):
         return prepared
     if prepared.command.inline:
-        return dispatcher.execute(prepared)
+        return dispatcher.execute_inline(prepared)
     return await run_in_threadpool(dispatcher.execute, prepared)
 
 
@@ -112,8 +112,7 @@ def create_app(
                 outcome = await _dispatch(state.dispatcher, text)
         elapsed = time.perf_counter() - started
         code = outcome.body.get("code", outcome.http_status)
-        state.metrics.requests.labels(outcome.command, str(code)).inc()
-        state.metrics.latency.labels(outcome.command).observe(elapsed)
+        state.metrics.observe_request(outcome.command, code, elapsed)
         if log.isEnabledFor(logging.INFO):
             log.info(
                 json.dumps(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class Metrics:
     def __init__(self) -> None:
+        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "streampanel_requests",
@@ -30,6 +33,20 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+
+    def observe_request(self, command: str, code: int, seconds: float) -> None:
+        # labels() takes a lock and builds a key each time: keep the children.
+        key = (command, code)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(command, str(code)),
+                self.latency.labels(command),
+            )
+            if len(self._request_children) < 10_000:
+                self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
