@@ -99,11 +99,12 @@ def server_days(
     if not totals:
         return []
     server_ids = {server_id for _, server_id in totals}
-    names = dict(
-        conn.execute(select(servers.c.id, servers.c.name).where(servers.c.id.in_(server_ids)))
-        .tuples()
-        .all()
-    )
+    names = {
+        r.id: r.name
+        for r in conn.execute(
+            select(servers.c.id, servers.c.name).where(servers.c.id.in_(server_ids))
+        )
+    }
     ordered = sorted(server_ids, key=lambda s: names[s])
     rows: list[dict[str, Any]] = []
     day = first
