@@ -51,27 +51,68 @@ def rejected_lines(block: bytes, valid: pl.Series) -> list[bytes]:
     return [lines[i] for i in bad]
 
 
-class AppPattern:
-    """The configured regex whose first group is the application, applied to a URL path.
+# Constructs that could match a space (or need the end of the path): a pattern using one
+# is applied to the path alone, after cutting it out of the request line.
+_UNFOLDABLE = ("\\s", "\\S", "\\W", "\\D", "\\p", "\\P", "\\b", "\\B", "$", "|", " ", "(?")
 
-    When the pattern is anchored at the start of the path (the default ``^/([^/?#]+)``), it
-    is folded into the request-line regex so each line is matched once.
+
+def fold_into_request(pattern: str) -> str | None:
+    """``pattern`` (anchored at the start of the URL path) rewritten to run on the whole
+    request line ``METHOD target PROTOCOL``, or None when that cannot be done exactly.
+
+    A request target contains no space, so making every part of the pattern unable to match
+    one (``.`` becomes ``[^ ]``, negated classes also exclude the space) keeps each match
+    inside the target: the rewritten pattern finds exactly what the original finds in the
+    path, with one regex pass per line instead of two.
     """
+    if not pattern.startswith("^") or any(token in pattern for token in _UNFOLDABLE):
+        return None
+    out: list[str] = ["^[^ ]+ "]
+    in_class = False
+    i = 1
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+            out.append(char)
+        elif pattern.startswith("[^", i):
+            in_class = True
+            out.append("[^ ")
+            i += 2
+            continue
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        elif char == ".":
+            out.append("[^ ]")
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+class AppPattern:
+    """The configured regex whose first group is the application, applied to a URL path."""
 
     def __init__(self, pattern: str):
         compiled = re.compile(pattern)
         if compiled.groups < 1:
             raise ValueError(f"application pattern {pattern!r} has no group")
         self.pattern = pattern
-        self._foldable = pattern.startswith("^") and "$" not in pattern and "|" not in pattern
+        self._folded = fold_into_request(pattern)
 
     def from_path(self, path: pl.Expr) -> pl.Expr:
         return path.str.extract(self.pattern, 1)
 
     def from_request(self, request: pl.Expr) -> pl.Expr:
         """From an HTTP request line ``METHOD target PROTOCOL``."""
-        if self._foldable:
-            return request.str.extract(r"^[^ ]+ " + self.pattern[1:], 1)
+        if self._folded is not None:
+            return request.str.extract(self._folded, 1)
         return self.from_path(request.str.extract(r"^[^ ]+ ([^ ]+)", 1))
 
 

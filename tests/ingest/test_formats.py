@@ -1,0 +1,116 @@
+"""Each format's fixture through the real pipeline into the store: totals per UTC day and
+application, unattributed traffic, rejected lines kept, and a second run adding nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from streampanel.ingest.formats import make_parser
+from streampanel.ingest.formats.wowza import zone
+from streampanel.runtime import Runtime
+from tests.conftest import MakeAccount
+from tests.ingest.helpers import APP_PATTERN, FIXTURES, ingester, totals, unattributed
+
+D19, D20 = date(2024, 3, 19), date(2024, 3, 20)
+
+
+def test_nginx_combined(runtime: Runtime, make_account: MakeAccount, tmp_path: Path) -> None:
+    make_account(158, apps=("alpha", "beta"))
+    report = ingester(runtime, tmp_path).ingest(str(FIXTURES / "combined.log"))
+    assert (report.status, report.lines, report.rejected) == ("ingested", 13, 4)
+    assert totals(runtime) == {
+        # 400 + 100000 + 20000 (01:30 +0200 is 23:30 UTC the day before) + a HEAD's 0
+        ("alpha", D19): (120400, 4),
+        ("beta", D19): (5000, 1),
+        ("beta", D20): (7, 1),  # 19:00 -0530 is 00:30 UTC the next day
+    }
+    assert unattributed(runtime) == {("nosuchapp", D19): (153, 1), ("", D19): (769, 2)}
+    assert report.rejects_path is not None
+    assert report.rejects_path.read_bytes().splitlines() == [
+        b"this is not a log line",
+        b'10.0.0.7 - - [32/Mar/2024:12:00:01 +0000] "GET /alpha/x HTTP/1.1" 200 1 "-" "-"',
+        b"",
+        b'10.0.0.8 - - [19/Mar/2024:12:00:02 +0000] "GET /alpha/y HTTP/1.1" 200 notanumber "-" "-"',
+    ]
+    again = ingester(runtime, tmp_path).ingest(str(FIXTURES / "combined.log"))
+    assert (again.status, again.lines) == ("already ingested", 0)
+    assert totals(runtime)[("alpha", D19)] == (120400, 4)
+    assert len(report.rejects_path.read_bytes().splitlines()) == 4
+
+
+def test_nginx_combined_line_by_line_path_agrees(tmp_path: Path) -> None:
+    """A stray quote sends a block to the per-line regex: same totals for the other lines."""
+    block = (FIXTURES / "combined.log").read_bytes()
+    parser = make_parser("nginx-combined", APP_PATTERN)
+    fast = parser.parse(block)
+    odd = b'10.0.0.9 - - [19/Mar/2024:12:00:03 +0000] "GET /alpha/"odd HTTP/1.1" 200 5 "-" "-\n'
+    slow = parser.parse(block + odd)
+    assert slow.lines == fast.lines + 1
+    assert sorted(slow.totals.rows()) == sorted(fast.totals.rows())
+    assert slow.rejects == [*fast.rejects, odd.rstrip(b"\n")]
+
+
+def test_nginx_json(runtime: Runtime, make_account: MakeAccount, tmp_path: Path) -> None:
+    make_account(158, apps=("alpha", "beta"))
+    report = ingester(runtime, tmp_path, fmt="nginx-json").ingest(str(FIXTURES / "access.json.log"))
+    assert (report.lines, report.rejected) == (6, 2)
+    assert totals(runtime) == {("alpha", D19): (650 + 20250, 2), ("beta", D20): (7, 1)}
+    assert unattributed(runtime) == {("nosuchapp", D19): (153, 1)}
+
+
+def test_wowza(runtime: Runtime, make_account: MakeAccount, tmp_path: Path) -> None:
+    make_account(158, apps=("live", "vod"))
+    report = ingester(runtime, tmp_path, fmt="wowza").ingest(str(FIXTURES / "wowza.log"))
+    assert (report.lines, report.rejected) == (19, 2)
+    assert totals(runtime) == {
+        # increments of the cumulative sc-bytes, never their sum
+        ("live", D19): (3073 + 427 + 1000 + 500000 + 100, 2),
+        ("live", D20): (4000, 0),
+        ("vod", D19): (2000, 1),  # 00:30 CET is 23:30 UTC the day before
+        ("vod", D20): (7000, 0),
+    }
+    assert unattributed(runtime) == {("ghost", D20): (42, 1)}
+
+
+@pytest.mark.parametrize("block_bytes", [40, 333])
+def test_wowza_state_survives_blocks_and_runs(
+    runtime: Runtime, make_account: MakeAccount, tmp_path: Path, block_bytes: int
+) -> None:
+    """Cut into tiny blocks, and into two runs of a growing file: the same bill."""
+    make_account(158, apps=("live", "vod"))
+    content = (FIXTURES / "wowza.log").read_bytes()
+    log = tmp_path / "wowza.log"
+    half = content.index(b"2024-03-19\t10:10:00")
+    log.write_bytes(content[:half])
+    ingester(runtime, tmp_path, fmt="wowza", block_bytes=block_bytes).ingest(str(log))
+    log.write_bytes(content)
+    report = ingester(runtime, tmp_path, fmt="wowza", block_bytes=block_bytes).ingest(str(log))
+    assert report.status == "resumed"
+    assert totals(runtime)[("live", D19)] == (504600, 2)
+    assert totals(runtime)[("vod", D20)] == (7000, 0)
+
+
+def test_wowza_sc_bytes_inc_is_billed_as_is() -> None:
+    parser = make_parser("wowza", APP_PATTERN)
+    block = (
+        b"#Fields: date\ttime\ttz\tx-event\tx-app\tc-client-id\tsc-bytes\tsc-bytes-inc\n"
+        b"2024-03-19\t10:00:00\tUTC\tplay\tlive\t1\t1000\t1000\n"
+        b"2024-03-19\t10:01:00\tUTC\tstop\tlive\t1\t1500\t500\n"
+    )
+    assert parser.parse(block).totals.rows() == [(D19, "live", 1500, 1)]
+
+
+@pytest.mark.parametrize(
+    ("name", "hours"),
+    [("UTC", 0), ("CET", 1), ("PDT", -7), ("+0530", 5.5), ("GMT-03:00", -3), ("Asia/Tokyo", 9)],
+)
+def test_wowza_zones(name: str, hours: float) -> None:
+    from datetime import datetime
+
+    found = zone(name)
+    assert found is not None
+    assert found.utcoffset(datetime(2024, 1, 10)).total_seconds() == hours * 3600  # type: ignore[union-attr]
+    assert zone("Mars/Olympus") is None
