@@ -22,7 +22,4 @@ class GetAppsParams(Params):
     inline=True,
 )
 def get_apps(ctx: CallContext, params: GetAppsParams) -> list[dict[str, Any]]:
-    return [
-        {"id": app["id"], "name": app["name"], "created": app["created"].isoformat(sep=" ")}
-        for app in accounts.list_applications(ctx.conn, ctx.account_id)
-    ]
+    return accounts.list_applications(ctx.conn, ctx.account_id)

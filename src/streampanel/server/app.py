@@ -149,6 +149,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.callback(state.dispatcher.close)
             for service in services or []:
                 await stack.enter_async_context(service(state))
             yield

@@ -89,6 +89,11 @@ class Dispatcher:
         self._keys: dict[str, tuple[float, ApiKey]] = {}
         self._loop_connection: Connection | None = None
 
+    def close(self) -> None:
+        if self._loop_connection is not None:
+            self._loop_connection.close()
+            self._loop_connection = None
+
     def _find_key(self, api_key: str) -> ApiKey | None:
         now = time.monotonic()
         cached = self._keys.get(api_key)
@@ -151,8 +156,9 @@ class Dispatcher:
     def execute_inline(self, prepared: Prepared) -> Outcome:
         """Run an ``inline`` command on the event loop's own long-lived connection.
 
-        Only ever called from the event loop thread; saves the pool check-out and check-in,
-        which cost more than the query of an inline command.
+        Only ever called from the event loop thread. The connection is in autocommit: an
+        inline command is a single read, which needs no transaction around it, and the pool
+        check-out, BEGIN and COMMIT would cost more than its query.
         """
         command = prepared.command
         assert command.inline and not command.writes
@@ -160,10 +166,10 @@ class Dispatcher:
             with self._store_errors(command.name):
                 conn = self._loop_connection
                 if conn is None or conn.invalidated or conn.closed:
-                    conn = self._loop_connection = self.engine.connect()
+                    conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                    self._loop_connection = conn
                 try:
-                    with conn.begin():
-                        payload = command.handler(self._context(prepared, conn), prepared.params)
+                    payload = command.handler(self._context(prepared, conn), prepared.params)
                 except (OperationalError, DBAPIError):
                     self._loop_connection = None
                     conn.invalidate()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from streampanel.secretbox import SecretBox
+from streampanel.store.driverquery import DriverQuery
 from streampanel.store.tables import accounts, api_keys, applications, servers, storage_users
 
 
@@ -117,17 +118,18 @@ def create_application(conn: Connection, account_id: int, name: str) -> int:
     return int(result.inserted_primary_key[0])
 
 
-# Built once: this query runs on most requests (application selectors, video.getapps).
-_ACCOUNT_APPLICATIONS = (
-    select(applications.c.id, applications.c.name, applications.c.created)
+# On most requests' path (application selectors, video.getapps): compiled once.
+_ACCOUNT_APPLICATIONS = DriverQuery(
+    select(applications.c.id, applications.c.name)
     .where(applications.c.account_id == bindparam("account_id"))
     .order_by(applications.c.id)
 )
 
 
 def list_applications(conn: Connection, account_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(_ACCOUNT_APPLICATIONS, {"account_id": account_id})
-    return [{"id": r[0], "name": r[1], "created": r[2]} for r in rows]
+    """The account's applications, ``[{id, name}]`` by id."""
+    rows = _ACCOUNT_APPLICATIONS.rows(conn, {"account_id": account_id})
+    return [{"id": row[0], "name": row[1]} for row in rows]
 
 
 def application_ids_by_name(conn: Connection) -> dict[str, tuple[int, int]]:

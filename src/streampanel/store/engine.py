@@ -27,7 +27,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # A deferred transaction that reads and then writes can fail at once with SQLITE_BUSY
     # when another writer got in between; writers ask for IMMEDIATE to queue on the lock.
-    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    mode = options.get("sqlite_begin", "DEFERRED")
     # On the driver connection directly: a full SQLAlchemy execution here would cost more
     # than most of the queries it wraps.
     conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
