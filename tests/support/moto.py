@@ -6,6 +6,7 @@ again": every ``UploadPart`` request (upload id, part number) is recorded as it 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -56,6 +57,8 @@ class MotoServer:
         return app
 
     def start(self) -> MotoServer:
+        # One log line per request would bury test output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server("127.0.0.1", self.port, self._app(), threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -16,6 +16,7 @@ import json
 import logging
 import mimetypes
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -112,6 +113,12 @@ class FileSlice(io.RawIOBase):
         super().close()
 
 
+# One session for the process: it caches the parsed service models, which makes a client
+# ~10 ms instead of ~200 ms of CPU.  Sessions are not thread-safe, so creation is locked.
+_SESSION = boto3.session.Session()
+_SESSION_LOCK = threading.Lock()
+
+
 def make_client(destination: Destination, settings: Settings, pool: int = 10) -> Any:
     endpoint = destination.settings.get("endpoint_url") or None
     config = Config(
@@ -126,13 +133,14 @@ def make_client(destination: Destination, settings: Settings, pool: int = 10) ->
         response_checksum_validation="when_required",
         s3={"addressing_style": "path"} if endpoint else {},
     )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=destination.secrets.get("access_key"),
-        aws_secret_access_key=destination.secrets.get("secret_key"),
-        config=config,
-    )
+    with _SESSION_LOCK:
+        return _SESSION.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=destination.secrets.get("access_key"),
+            aws_secret_access_key=destination.secrets.get("secret_key"),
+            config=config,
+        )
 
 
 def classify(exc: Exception) -> UploadFailure:
