@@ -21,11 +21,11 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-from _common import BenchServer, bench_env, print_table, running_server, temp_dir  # noqa: E402
+import httpx
+from _common import BenchServer, bench_env, print_table, running_server, temp_dir
 
-from streampanel.client import Client  # noqa: E402
-from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET  # noqa: E402
+from streampanel.client import Client
+from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET
 
 WRK_SCRIPT = """
 wrk.method = "POST"

@@ -141,7 +141,9 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(store_settings: Settings, session_runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    store_settings: Settings, session_runtime: Runtime, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """A real uvicorn process on the test store (started once per store)."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     server = LiveServer(server_env(store_settings), log)

@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     s3_part_concurrency: int = 8
     youtube_chunk_bytes: int = 8 * 1024 * 1024
     youtube_api_root: str = "https://youtube.googleapis.com/"
-    youtube_token_uri: str = "https://oauth2.googleapis.com/token"
+    youtube_token_uri: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
     callback_timeout: float = 10.0
     # Demo: an S3-compatible endpoint (e.g. a local moto_server) for the demo account.
     demo_s3_endpoint: str = ""

@@ -18,14 +18,23 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def demo(live_api: LiveServer, make_account: MakeAccount) -> LiveServer:
-    make_account(DEMO_CDN, apps=("demo-origin", "demo-live"), api_key=DEMO_API_KEY,
-                 secret=DEMO_SECRET)
+    make_account(
+        DEMO_CDN, apps=("demo-origin", "demo-live"), api_key=DEMO_API_KEY, secret=DEMO_SECRET
+    )
     return live_api
 
 
 def flags(server: LiveServer, secret: str = DEMO_SECRET) -> list[str]:
-    return ["--url", server.api_url, "--cdn", str(DEMO_CDN), "--api-key", DEMO_API_KEY,
-            "--secret", secret]
+    return [
+        "--url",
+        server.api_url,
+        "--cdn",
+        str(DEMO_CDN),
+        "--api-key",
+        DEMO_API_KEY,
+        "--secret",
+        secret,
+    ]
 
 
 def test_table_output(demo: LiveServer) -> None:
@@ -43,8 +52,12 @@ def test_json_output(demo: LiveServer) -> None:
 
 
 def test_credentials_from_environment(demo: LiveServer) -> None:
-    env = {"STREAMPANEL_URL": demo.api_url, "STREAMPANEL_CDN": str(DEMO_CDN),
-           "STREAMPANEL_API_KEY": DEMO_API_KEY, "STREAMPANEL_SECRET": DEMO_SECRET}
+    env = {
+        "STREAMPANEL_URL": demo.api_url,
+        "STREAMPANEL_CDN": str(DEMO_CDN),
+        "STREAMPANEL_API_KEY": DEMO_API_KEY,
+        "STREAMPANEL_SECRET": DEMO_SECRET,
+    }
     result = CliRunner().invoke(app, ["call", "video.getapps"], env=env)
     assert result.exit_code == 0, result.output
 
@@ -68,7 +81,8 @@ def test_failure_is_one_line_with_code(demo: LiveServer) -> None:
 
 def test_missing_credentials_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        app, ["call", "video.getapps", "--config", str(tmp_path / "none.toml")],
+        app,
+        ["call", "video.getapps", "--config", str(tmp_path / "none.toml")],
         env={"STREAMPANEL_CDN": "", "STREAMPANEL_API_KEY": "", "STREAMPANEL_SECRET": ""},
     )
     assert result.exit_code == 1
@@ -77,9 +91,13 @@ def test_missing_credentials_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("app=demo-origin", ("app", "demo-origin")), ("limit=25", ("limit", 25)),
-     ('app=[1,"x"]', ("app", [1, "x"])), ("cpu=", ("cpu", "")),
-     ("starttime=2024-03-19", ("starttime", "2024-03-19"))],
+    [
+        ("app=demo-origin", ("app", "demo-origin")),
+        ("limit=25", ("limit", 25)),
+        ('app=[1,"x"]', ("app", [1, "x"])),
+        ("cpu=", ("cpu", "")),
+        ("starttime=2024-03-19", ("starttime", "2024-03-19")),
+    ],
 )
 def test_param_parsing(text: str, expected: tuple) -> None:
     from streampanel.cli.call import parse_param

@@ -38,7 +38,9 @@ def php_script(
     code = code.replace(DOC_SECRET, secret)
     if tamper is not None:
         # Change the body after it was signed, before it is posted.
-        signed_and_serialized = "$request['signature'] = $sig;\n    $json_request = json_encode($request);"
+        signed_and_serialized = (
+            "$request['signature'] = $sig;\n    $json_request = json_encode($request);"
+        )
         assert signed_and_serialized in code
         code = code.replace(signed_and_serialized, signed_and_serialized + "\n    " + tamper)
     return "<?php\n" + code + "\n"

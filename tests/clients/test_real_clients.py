@@ -34,13 +34,15 @@ WRONG_SECRET = "0" * 64
 
 @pytest.fixture
 def demo(live_api: LiveServer, make_account: MakeAccount) -> LiveServer:
-    make_account(DEMO_CDN, apps=("demo-origin", "demo-live"), api_key=DEMO_API_KEY,
-                 secret=DEMO_SECRET)
+    make_account(
+        DEMO_CDN, apps=("demo-origin", "demo-live"), api_key=DEMO_API_KEY, secret=DEMO_SECRET
+    )
     make_account(159, apps=("someone-else",))
     return live_api
 
 
 # --- the documented PHP example -------------------------------------------------------------
+
 
 def test_php_example_succeeds(demo: LiveServer, tmp_path: Path) -> None:
     out = run_php(php_script(demo.api_url, GETAPPS), tmp_path)
@@ -55,7 +57,10 @@ def test_php_example_succeeds(demo: LiveServer, tmp_path: Path) -> None:
     [
         {"secret": WRONG_SECRET},
         {"timestamp": "time() - 3600"},
-        {"tamper": "$json_request = str_replace('\"cdn\":158', '\"cdn\":158,\"x\":1', $json_request);"},
+        {
+            "tamper": "$json_request = str_replace("
+            "'\"cdn\":158', '\"cdn\":158,\"x\":1', $json_request);"
+        },
     ],
     ids=["wrong-secret", "stale-timestamp", "tampered-body"],
 )
@@ -100,8 +105,13 @@ print $response->{content};
 def run_perl(url: str, secret: str, skew: int = 0, tamper: bool = False) -> dict:
     perl = shutil.which("perl")
     assert perl
-    out = subprocess.run([perl, "-e", PERL, url, secret, str(skew), "1" if tamper else "0"],
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [perl, "-e", PERL, url, secret, str(skew), "1" if tamper else "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -114,9 +124,15 @@ def test_perl_urlencoded_client(demo: LiveServer) -> None:
 
 # --- raw JSON body, Python's own serializer (", " and ": " separators) ----------------------
 
+
 def post_raw_json(url: str, secret: str, skew: int = 0, tamper: bool = False) -> dict:
-    request = {"command": "video.getapps", "api_key": DEMO_API_KEY,
-               "timestamp": int(time.time()) - skew, "cdn": DEMO_CDN, "title": "é/ü"}
+    request = {
+        "command": "video.getapps",
+        "api_key": DEMO_API_KEY,
+        "timestamp": int(time.time()) - skew,
+        "cdn": DEMO_CDN,
+        "title": "é/ü",
+    }
     text = json.dumps(request, ensure_ascii=False)
     request["signature"] = sign(text.encode(), secret)
     body = json.dumps(request, ensure_ascii=False)
@@ -125,7 +141,7 @@ def post_raw_json(url: str, secret: str, skew: int = 0, tamper: bool = False) ->
     http_request = urllib.request.Request(
         url, data=body.encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(http_request, timeout=30) as response:  # noqa: S310
+    with urllib.request.urlopen(http_request, timeout=30) as response:
         return json.loads(response.read())
 
 
@@ -137,6 +153,7 @@ def test_raw_json_client(demo: LiveServer) -> None:
 
 
 # --- the SDK ---------------------------------------------------------------------------------
+
 
 def test_sdk_client(demo: LiveServer) -> None:
     with Client(demo.api_url, DEMO_CDN, DEMO_API_KEY, DEMO_SECRET) as client:
@@ -164,7 +181,9 @@ def test_sdk_tampered_body(demo: LiveServer) -> None:
 def test_sdk_unreachable_server_raises_the_one_exception_type() -> None:
     from tests.support.postgres import free_port
 
-    with Client(f"http://127.0.0.1:{free_port()}/stable/", 1, "k", "s", timeout=2) as client, \
-            pytest.raises(StreamPanelError) as failure:
+    with (
+        Client(f"http://127.0.0.1:{free_port()}/stable/", 1, "k", "s", timeout=2) as client,
+        pytest.raises(StreamPanelError) as failure,
+    ):
         client.video_getapps()
     assert failure.value.code == 0

@@ -11,8 +11,13 @@ NOW = 1_700_000_000
 
 
 def call(runtime: Runtime, creds: Credentials, command: str, **params: object) -> dict:
-    request = {"command": command, "api_key": creds.api_key, "timestamp": NOW, "cdn": creds.cdn,
-               **params}
+    request = {
+        "command": command,
+        "api_key": creds.api_key,
+        "timestamp": NOW,
+        "cdn": creds.cdn,
+        **params,
+    }
     signed = sign_request(request, creds.secret)
     dispatcher = Dispatcher(runtime.settings, runtime.engine, runtime.box, clock=lambda: NOW)
     return dispatcher.handle(signed.final_json.encode()).body

@@ -41,14 +41,22 @@ def _register_feature_cases() -> None:
 _register_feature_cases()
 
 
-def call(runtime: Runtime, creds: Credentials, command: str, secret: str | None = None,
-         **params: Any) -> dict[str, Any]:
-    request = {"command": command, "api_key": creds.api_key, "timestamp": int(time.time()),
-               "cdn": creds.cdn, **params}
+def call(
+    runtime: Runtime, creds: Credentials, command: str, secret: str | None = None, **params: Any
+) -> dict[str, Any]:
+    request = {
+        "command": command,
+        "api_key": creds.api_key,
+        "timestamp": int(time.time()),
+        "cdn": creds.cdn,
+        **params,
+    }
     signed = sign_request(request, secret or creds.secret)
-    body = Dispatcher(runtime.settings, runtime.engine, runtime.box).handle(
-        signed.final_json.encode()
-    ).body
+    body = (
+        Dispatcher(runtime.settings, runtime.engine, runtime.box)
+        .handle(signed.final_json.encode())
+        .body
+    )
     assert_envelope(body)
     return body
 

@@ -13,7 +13,9 @@ from typing import Any
 
 from streampanel.protocol.phpjson import EMPTY_OBJECT
 
-VECTORS_FILE = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "php_signing_vectors.json"
+VECTORS_FILE = (
+    Path(__file__).resolve().parents[3] / "shared" / "vectors" / "php_signing_vectors.json"
+)
 API_KEY = "APX4GKLM0RKQLSP2FBO1ROPKSSW47DZE"
 SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
 CDN = 158
@@ -70,9 +72,23 @@ PHP_ARRAYS: dict[str, dict[str, Any]] = {
     "floats": {
         **_head("aws.upload", 1700000007),
         "metadata": {
-            "a": 1.5, "b": 0.1, "c": 1e25, "d": 10.0, "e": 0.1 + 0.2, "f": -2.5, "g": 1e-7,
-            "h": 0.0001, "i": 0.0, "j": -0.0, "k": 1e15, "l": 1e17, "m": 1e18, "n": math.pi,
-            "o": 123456789.125, "p": 5e-324, "q": 1.7976931348623157e308,
+            "a": 1.5,
+            "b": 0.1,
+            "c": 1e25,
+            "d": 10.0,
+            "e": 0.1 + 0.2,
+            "f": -2.5,
+            "g": 1e-7,
+            "h": 0.0001,
+            "i": 0.0,
+            "j": -0.0,
+            "k": 1e15,
+            "l": 1e17,
+            "m": 1e18,
+            "n": math.pi,
+            "o": 123456789.125,
+            "p": 5e-324,
+            "q": 1.7976931348623157e308,
         },
     },
     "bools_null_ints": {

@@ -21,7 +21,9 @@ def api(runtime: Runtime) -> Iterator[TestClient]:
         yield client
 
 
-def signed_json(creds: Credentials, command: str, timestamp: int | None = None, **params: Any) -> str:
+def signed_json(
+    creds: Credentials, command: str, timestamp: int | None = None, **params: Any
+) -> str:
     request = {
         "command": command,
         "api_key": creds.api_key,

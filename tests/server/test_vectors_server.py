@@ -49,7 +49,11 @@ def test_every_vector_verifies_and_every_byte_change_fails(runtime: Runtime) -> 
                 mutated = bytearray(raw)
                 mutated[position] ^= flip
                 assert not authenticates(dispatcher, bytes(mutated)), (
-                    vector["name"], position, chr(raw[position]), flip)
+                    vector["name"],
+                    position,
+                    chr(raw[position]),
+                    flip,
+                )
                 checked += 1
     assert checked > 17 * 2 * 200
 

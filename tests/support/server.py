@@ -27,8 +27,15 @@ class LiveServer:
     def start(self, timeout: float = 30.0) -> None:
         with self._log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "streampanel", "serve", "--port", str(self.port),
-                 *self._args],
+                [
+                    sys.executable,
+                    "-m",
+                    "streampanel",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *self._args,
+                ],
                 env=self._env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -20,7 +20,8 @@ from streampanel.store.tables import api_keys
 
 DEMO_CDN = 158
 DEMO_API_KEY = "APX4GKLM0RKQLSP2FBO1ROPKSSW47DZE"
-DEMO_SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
+# Public: printed in the API documentation, usable only in demo mode.
+DEMO_SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"  # noqa: S105
 DEMO_APPLICATIONS = ["demo-origin", "demo-live", "demo-vod", "demo-events"]
 # name -> location
 DEMO_SERVERS = {"HML": "Hamilton, CA", "FRA": "Frankfurt, DE", "NYC": "New York, US"}

@@ -70,7 +70,7 @@ def encode_float(value: float) -> str:
         raise ValueError("PHP json_encode cannot encode INF or NAN")
     if value == 0.0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
-    sign, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    _sign, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
     assert isinstance(exponent, int)
     # decpt: position of the decimal point relative to the digit string.

@@ -1,7 +1,6 @@
 """Accounts, their API keys, applications, storage users, and the CDN's servers."""
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -27,7 +26,13 @@ api_keys = Table(
     "api_keys",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("account_id", AccountId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "account_id",
+        AccountId,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("api_key", String(128), nullable=False, unique=True),
     # Fernet ciphertext of the HMAC secret (streampanel.secretbox).
     Column("secret_sealed", Text, nullable=False),
@@ -42,7 +47,13 @@ applications = Table(
     "applications",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("account_id", AccountId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "account_id",
+        AccountId,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("name", String(200), nullable=False, unique=True),
     Column("created", DateTime, nullable=False),
 )
@@ -62,7 +73,13 @@ storage_users = Table(
     "storage_users",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("account_id", AccountId, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "account_id",
+        AccountId,
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("name", String(200), nullable=False, unique=True),
     Column("created", DateTime, nullable=False),
 )

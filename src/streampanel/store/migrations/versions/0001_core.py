@@ -16,16 +16,24 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "accounts",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        ),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("created", sa.DateTime, nullable=False),
     )
     op.create_table(
         "api_keys",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                  sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "account_id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("api_key", sa.String(128), nullable=False),
         sa.Column("secret_sealed", sa.Text, nullable=False),
         sa.Column("label", sa.String(200), nullable=False),
@@ -38,8 +46,12 @@ def upgrade() -> None:
     op.create_table(
         "applications",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                  sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "account_id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("created", sa.DateTime, nullable=False),
         sa.UniqueConstraint("name"),
@@ -56,8 +68,12 @@ def upgrade() -> None:
     op.create_table(
         "storage_users",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-                  sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "account_id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("created", sa.DateTime, nullable=False),
         sa.UniqueConstraint("name"),
