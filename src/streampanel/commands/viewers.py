@@ -79,16 +79,18 @@ def live_detailed(ctx: CallContext, params: LiveDetailedParams) -> list[dict[str
         rows = viewers.range_rows(
             ctx.conn, apps, params.url, start, end, params.limit, params.offset
         )
+    # A range answer repeats each minute once per stream: format each time once.
+    updated: dict[int, str] = {}
     return [
         {
-            "updated": _updated(row["time"]),
-            "server": row["server"],
-            "location": row["location"],
-            "vhost": row["vhost"],
-            "app": row["app"],
-            "stream": row["stream"],
-            "viewers": row["viewers"],
-            "protocol": row["protocol"],
+            "updated": updated.get(at) or updated.setdefault(at, _updated(at)),
+            "server": server,
+            "location": location,
+            "vhost": vhost,
+            "app": app,
+            "stream": stream,
+            "viewers": viewers_,
+            "protocol": protocol,
         }
-        for row in rows
+        for at, server, location, vhost, app, stream, protocol, viewers_ in rows
     ]
