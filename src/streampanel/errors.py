@@ -114,6 +114,8 @@ class UnsupportedMediaType(ApiError):
 
 class RateLimited(ApiError):
     code = 429
+    # HTTP 429 too, so proxies and HTTP libraries honour Retry-After.
+    http_status = 429
     default_message = "Rate limit exceeded"
 
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Protocol
     timestamp_window: int = 300
     max_body_bytes: int = 1024 * 1024
+    # Per API key token bucket: sustained requests per second and burst size (0 disables).
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 200
     # How long an API key lookup is cached per process: a revoked key stops working within it.
     key_cache_seconds: float = 5.0
 

@@ -33,6 +33,7 @@ from streampanel.protocol import envelope
 from streampanel.protocol.request import Envelope, decode_request_text
 from streampanel.protocol.signing import signature_matches, split_signature
 from streampanel.secretbox import SecretBox
+from streampanel.server.ratelimit import RateLimiter
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.accounts import ApiKey
@@ -88,6 +89,7 @@ class Dispatcher:
         # key takes effect everywhere within key_cache_seconds.
         self._keys: dict[str, tuple[float, ApiKey]] = {}
         self._loop_connection: Connection | None = None
+        self.limiter = RateLimiter(settings, engine, clock)
 
     def close(self) -> None:
         if self._loop_connection is not None:
@@ -126,6 +128,7 @@ class Dispatcher:
             outcome.command, outcome.cdn = request.command, request.cdn
             with self._store_errors(request.command):
                 key = self.authenticate(raw, request)
+                self.limiter.check(key.id)
             command = REGISTRY.get(request.command)
             if command is None:
                 raise UnknownCommand(request.command)

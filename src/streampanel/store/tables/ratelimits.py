@@ -1,0 +1,22 @@
+"""Token buckets of API keys, shared by every API process on PostgreSQL."""
+
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, Table
+
+from streampanel.store.tables.base import metadata
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column(
+        "api_key_id",
+        Integer,
+        ForeignKey("api_keys.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("tokens", Float, nullable=False),
+    # Unix seconds of the last refill.
+    Column("updated", Float, nullable=False),
+    # Whether the last request was let through (set in the same statement as the tokens).
+    Column("allowed", Boolean, nullable=False),
+)
