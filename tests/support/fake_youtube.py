@@ -60,8 +60,12 @@ class Video:
 
 
 class FakeYouTube:
-    def __init__(self, client_id: str = "client-1", client_secret: str = "client-secret",
-                 refresh_token: str = "refresh-1") -> None:
+    def __init__(
+        self,
+        client_id: str = "client-1",
+        client_secret: str = "client-secret",
+        refresh_token: str = "refresh-1",
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
@@ -115,8 +119,13 @@ class FakeYouTube:
 
 
 def _error(status: int, message: str, reason: str) -> tuple[int, dict[str, str], bytes]:
-    body = {"error": {"code": status, "message": message,
-                      "errors": [{"message": message, "domain": "youtube", "reason": reason}]}}
+    body = {
+        "error": {
+            "code": status,
+            "message": message,
+            "errors": [{"message": message, "domain": "youtube", "reason": reason}],
+        }
+    }
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
@@ -163,16 +172,26 @@ class _Handler(BaseHTTPRequestHandler):
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         with fake.lock:
             fake.token_requests += 1
-        if (form.get("grant_type") != "refresh_token" or form.get("client_id") != fake.client_id
-                or form.get("client_secret") != fake.client_secret
-                or form.get("refresh_token") != fake.refresh_token):
-            payload = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+        if (
+            form.get("grant_type") != "refresh_token"
+            or form.get("client_id") != fake.client_id
+            or form.get("client_secret") != fake.client_secret
+            or form.get("refresh_token") != fake.refresh_token
+        ):
+            payload = {
+                "error": "invalid_grant",
+                "error_description": "Token has been expired or revoked.",
+            }
             return 400, {"Content-Type": "application/json"}, json.dumps(payload).encode()
         token = "ya29." + secrets.token_urlsafe(24)
         with fake.lock:
             fake.tokens.add(token)
-        payload = {"access_token": token, "expires_in": 3599, "token_type": "Bearer",
-                   "scope": "https://www.googleapis.com/auth/youtube.upload"}
+        payload = {
+            "access_token": token,
+            "expires_in": 3599,
+            "token_type": "Bearer",
+            "scope": "https://www.googleapis.com/auth/youtube.upload",
+        }
         return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
 
     def _start(self, query: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -180,8 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
         params = parse_qs(query)
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in fake.tokens:
-            return _error(401, "Request is missing required authentication credential.",
-                          "authError")
+            return _error(
+                401, "Request is missing required authentication credential.", "authError"
+            )
         if params.get("uploadType") != ["resumable"]:
             return _error(400, "Only resumable uploads are supported here", "badRequest")
         if fake.fail_next:
@@ -194,16 +214,23 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(400, "Invalid JSON payload received.", "parseError")
         title = resource.get("snippet", {}).get("title")
         if not title:
-            return _error(400, "The request metadata does not specify a valid video title.",
-                          "invalidTitle")
+            return _error(
+                400, "The request metadata does not specify a valid video title.", "invalidTitle"
+            )
         total = int(self.headers.get("X-Upload-Content-Length") or -1)
-        session = Session(secrets.token_hex(16), resource, total,
-                          self.headers.get("X-Upload-Content-Type", "video/*"))
+        session = Session(
+            secrets.token_hex(16),
+            resource,
+            total,
+            self.headers.get("X-Upload-Content-Type", "video/*"),
+        )
         with fake.lock:
             fake.sessions[session.id] = session
         part = params.get("part", ["snippet"])[0]
-        location = (f"http://127.0.0.1:{fake.port}{UPLOAD_PATH}?uploadType=resumable"
-                    f"&part={part}&upload_id={session.id}")
+        location = (
+            f"http://127.0.0.1:{fake.port}{UPLOAD_PATH}?uploadType=resumable"
+            f"&part={part}&upload_id={session.id}"
+        )
         return 200, {"Location": location, "Content-Type": "text/plain"}, b""
 
     def _incomplete(self, session: Session) -> tuple[int, dict[str, str], bytes]:
@@ -214,8 +241,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _done(self, session: Session) -> tuple[int, dict[str, str], bytes]:
         assert session.video is not None
-        return 200, {"Content-Type": "application/json; charset=UTF-8"}, json.dumps(
-            session.video).encode()
+        return (
+            200,
+            {"Content-Type": "application/json; charset=UTF-8"},
+            json.dumps(session.video).encode(),
+        )
 
     def _chunk(self, upload_id: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         fake = self.server_fake
@@ -263,10 +293,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "etag": secrets.token_urlsafe(20),
                 "id": video_id,
                 "snippet": {**session.resource.get("snippet", {}), "channelId": "UCfake"},
-                "status": {"uploadStatus": "uploaded",
-                           "privacyStatus": session.resource.get("status", {}).get(
-                               "privacyStatus", "private")},
+                "status": {
+                    "uploadStatus": "uploaded",
+                    "privacyStatus": session.resource.get("status", {}).get(
+                        "privacyStatus", "private"
+                    ),
+                },
             }
-            fake.videos[video_id] = Video(session.video, session.received,
-                                          session.digest.hexdigest())
+            fake.videos[video_id] = Video(
+                session.video, session.received, session.digest.hexdigest()
+            )
             return self._done(session)

@@ -46,8 +46,11 @@ class MotoServer:
         backend = DomainDispatcherApplication(create_backend_app)
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
-            seen = Seen(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""),
-                        parse_qs(environ.get("QUERY_STRING", "")))
+            seen = Seen(
+                environ["REQUEST_METHOD"],
+                environ.get("PATH_INFO", ""),
+                parse_qs(environ.get("QUERY_STRING", "")),
+            )
             with self._lock:
                 self.requests.append(seen)
             if self.part_delay and seen.method == "PUT" and "partNumber" in seen.query:
@@ -59,8 +62,9 @@ class MotoServer:
     def start(self) -> MotoServer:
         # One log line per request would bury test output.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = make_server("127.0.0.1", self.port, self._app(), threaded=True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(
+            "127.0.0.1", self.port, self._app(), threaded=True, request_handler=MotoRequestHandler
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -88,13 +92,21 @@ class MotoServer:
         prefix = f"/{bucket}/"
         with self._lock:
             for seen in self.requests:
-                if (seen.method == "PUT" and seen.path.startswith(prefix)
-                        and "partNumber" not in seen.query):
-                    counts[seen.path[len(prefix):]] += 1
+                if (
+                    seen.method == "PUT"
+                    and seen.path.startswith(prefix)
+                    and "partNumber" not in seen.query
+                ):
+                    counts[seen.path[len(prefix) :]] += 1
         return counts
 
     def completions(self, bucket: str) -> int:
         """CompleteMultipartUpload requests for a bucket."""
         with self._lock:
-            return sum(1 for seen in self.requests if seen.method == "POST"
-                       and seen.path.startswith(f"/{bucket}/") and "uploadId" in seen.query)
+            return sum(
+                1
+                for seen in self.requests
+                if seen.method == "POST"
+                and seen.path.startswith(f"/{bucket}/")
+                and "uploadId" in seen.query
+            )

@@ -54,8 +54,13 @@ class Env:
     creds: Credentials
 
     def call(self, command: str, clock: float | None = None, **params: Any) -> dict[str, Any]:
-        request = {"command": command, "api_key": self.creds.api_key,
-                   "timestamp": int(clock or time.time()), "cdn": self.creds.cdn, **params}
+        request = {
+            "command": command,
+            "api_key": self.creds.api_key,
+            "timestamp": int(clock or time.time()),
+            "cdn": self.creds.cdn,
+            **params,
+        }
         signed = sign_request(request, self.creds.secret)
         return self.call_raw(signed.final_json.encode())
 
@@ -82,19 +87,29 @@ class Env:
     def set_s3(self, endpoint: str, bucket: str, **secrets: str) -> None:
         with write_transaction(self.runtime.engine) as conn:
             store.set_destination(
-                conn, self.runtime.box, self.creds.cdn, "aws",
+                conn,
+                self.runtime.box,
+                self.creds.cdn,
+                "aws",
                 {"bucket": bucket, "region": "us-east-1", "endpoint_url": endpoint},
-                {"access_key": secrets.get("access_key", S3_KEY),
-                 "secret_key": secrets.get("secret_key", S3_SECRET)},
+                {
+                    "access_key": secrets.get("access_key", S3_KEY),
+                    "secret_key": secrets.get("secret_key", S3_SECRET),
+                },
             )
 
     def set_youtube(self, fake: FakeYouTube, refresh_token: str | None = None) -> None:
         with write_transaction(self.runtime.engine) as conn:
             store.set_destination(
-                conn, self.runtime.box, self.creds.cdn, "youtube",
+                conn,
+                self.runtime.box,
+                self.creds.cdn,
+                "youtube",
                 {"client_id": fake.client_id},
-                {"client_secret": fake.client_secret,
-                 "refresh_token": refresh_token or fake.refresh_token},
+                {
+                    "client_secret": fake.client_secret,
+                    "refresh_token": refresh_token or fake.refresh_token,
+                },
             )
 
 
@@ -124,8 +139,13 @@ def env(runtime: Runtime, make_account: MakeAccount, tmp_path: Path) -> Env:
 
 
 def s3_client(endpoint: str) -> Any:
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=S3_KEY, aws_secret_access_key=S3_SECRET)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET,
+    )
 
 
 _bucket_counter = iter(range(1, 10**6))

@@ -31,7 +31,9 @@ def worker_env(settings: Settings, **extra: Any) -> dict[str, str]:
         "STREAMPANEL_YOUTUBE_TOKEN_URI": settings.youtube_token_uri,
         "STREAMPANEL_YOUTUBE_CHUNK_BYTES": str(settings.youtube_chunk_bytes),
         "STREAMPANEL_S3_PART_CONCURRENCY": str(settings.s3_part_concurrency),
-        "STREAMPANEL_CALLBACK_ALLOW_PRIVATE": "true" if settings.callback_allow_private else "false",
+        "STREAMPANEL_CALLBACK_ALLOW_PRIVATE": "true"
+        if settings.callback_allow_private
+        else "false",
     }
     env.update({f"STREAMPANEL_{k.upper()}": str(v) for k, v in extra.items()})
     return env
@@ -43,7 +45,9 @@ class WorkerProcess:
         handle = log.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streampanel", "worker", *args],
-            env=worker_env(settings), stdout=handle, stderr=subprocess.STDOUT,
+            env=worker_env(settings),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         handle.close()
 
@@ -62,8 +66,12 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "condition",
-             worker: WorkerProcess | None = None) -> Any:
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float = 60,
+    what: str = "condition",
+    worker: WorkerProcess | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -72,5 +80,6 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60, what: str = "con
         if worker is not None and worker.process.poll() is not None:
             raise AssertionError(f"worker exited while waiting for {what}:\n{worker.output()}")
         time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}"
-                         + (f":\n{worker.output()}" if worker else ""))
+    raise AssertionError(
+        f"timed out waiting for {what}" + (f":\n{worker.output()}" if worker else "")
+    )

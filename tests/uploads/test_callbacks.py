@@ -33,13 +33,18 @@ class Receiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({
-                    "body": body,
-                    "headers": dict(self.headers),
-                    "valid": callbacks.verify(
-                        receiver.secret, self.headers[callbacks.TIMESTAMP_HEADER], body,
-                        self.headers[callbacks.SIGNATURE_HEADER]),
-                })
+                receiver.received.append(
+                    {
+                        "body": body,
+                        "headers": dict(self.headers),
+                        "valid": callbacks.verify(
+                            receiver.secret,
+                            self.headers[callbacks.TIMESTAMP_HEADER],
+                            body,
+                            self.headers[callbacks.SIGNATURE_HEADER],
+                        ),
+                    }
+                )
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -81,7 +86,9 @@ def test_successful_upload_posts_the_signed_final_record(
     _allow_private(env)
     env.set_s3(moto.url, bucket)
     env.write("jb/clip.mp4", b"content")
-    job_id = env.call("aws.upload", path="sestore3/jb/clip.mp4", callback=receiver.url)["data"]["id"]
+    job_id = env.call("aws.upload", path="sestore3/jb/clip.mp4", callback=receiver.url)["data"][
+        "id"
+    ]
     env.worker().run()
 
     (delivery,) = receiver.received
@@ -124,7 +131,10 @@ def test_failing_receiver_gets_retries_with_the_same_event_id(env: Env, receiver
     assert len({d["body"] for d in receiver.received}) == 1
     delivery = env.call("aws.status", id=job_id)["data"]["callback_delivery"]
     assert (delivery["state"], delivery["attempts"], delivery["http_status"]) == (
-        "delivered", 3, 200)
+        "delivered",
+        3,
+        200,
+    )
 
 
 def test_receiver_that_keeps_failing_is_given_up_on(env: Env, receiver: Receiver) -> None:
@@ -145,11 +155,20 @@ def test_private_address_callback_is_refused(env: Env, receiver: Receiver) -> No
     assert delivery["state"] == "refused" and "non-public" in delivery["message"]
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/x", "http://localhost/x", "http://10.1.2.3/x", "http://192.168.0.1/x",
-    "http://169.254.169.254/latest/meta-data", "http://[::1]/x", "http://[::ffff:127.0.0.1]/x",
-    "http://0.0.0.0/x", "http://100.64.0.1/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+        "http://192.168.0.1/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://[::ffff:127.0.0.1]/x",
+        "http://0.0.0.0/x",
+        "http://100.64.0.1/x",
+    ],
+)
 def test_non_public_addresses_are_refused(url: str) -> None:
     with pytest.raises(callbacks.Refused):
         callbacks.check_destination(url, allow_private=False)

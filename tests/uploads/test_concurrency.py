@@ -30,14 +30,17 @@ def test_three_workers_200_jobs_each_done_exactly_once(
         out = env.call("aws.upload", path=f"sestore3/jb/small/{i:03d}.mp4")
         assert out["code"] == 200, out
 
-    workers = [WorkerProcess(env.settings, tmp_path / f"worker{n}.log", "--burst",
-                             "--concurrency", "4") for n in range(3)]
+    workers = [
+        WorkerProcess(env.settings, tmp_path / f"worker{n}.log", "--burst", "--concurrency", "4")
+        for n in range(3)
+    ]
     for worker in workers:
         assert worker.wait(180) == 0, worker.output()
 
     with env.runtime.engine.connect() as conn:
-        rows = conn.execute(select(upload_jobs.c.state, upload_jobs.c.attempts,
-                                   upload_jobs.c.lease_owner)).all()
+        rows = conn.execute(
+            select(upload_jobs.c.state, upload_jobs.c.attempts, upload_jobs.c.lease_owner)
+        ).all()
     assert len(rows) == JOBS
     assert {(r.state, r.attempts, r.lease_owner) for r in rows} == {("done", 1, None)}
     puts = moto.object_puts(bucket)

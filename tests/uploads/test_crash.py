@@ -29,8 +29,9 @@ def _stored_parts(moto: MotoServer, env: Env, job_id: int) -> set[int]:
     job = env.job(job_id)
     if not job["remote_session"]:
         return set()
-    listed = s3_client(moto.url).list_parts(Bucket=job["bucket"], Key=job["destination_path"],
-                                            UploadId=job["remote_session"])
+    listed = s3_client(moto.url).list_parts(
+        Bucket=job["bucket"], Key=job["destination_path"], UploadId=job["remote_session"]
+    )
     return {int(p["PartNumber"]) for p in listed.get("Parts", [])}
 
 
@@ -45,8 +46,9 @@ def test_sigkill_mid_s3_multipart_then_restart(
     env: Env, slow_moto: MotoServer, bucket: str, tmp_path: Path
 ) -> None:
     moto = slow_moto
-    env.settings = env.settings.model_copy(update={"s3_part_concurrency": 2,
-                                                   "worker_lease_seconds": 2.0})
+    env.settings = env.settings.model_copy(
+        update={"s3_part_concurrency": 2, "worker_lease_seconds": 2.0}
+    )
     env.set_s3(moto.url, bucket)
     size = 15 * 8 * MiB - 1000
     expected = _file(env, "jb/big.mp4", size)
@@ -57,14 +59,14 @@ def test_sigkill_mid_s3_multipart_then_restart(
     first.kill()
     # Let parts already handed to the server land before looking.
     import time
+
     time.sleep(4 * moto.part_delay)
     before = _stored_parts(moto, env, job_id)
     upload_id = env.job(job_id)["remote_session"]
     assert env.job(job_id)["state"] == "uploading" and 4 <= len(before) < 15
 
     second = WorkerProcess(env.settings, tmp_path / "worker2.log")
-    wait_for(lambda: env.job(job_id)["state"] == "done", timeout=90, what="job done",
-             worker=second)
+    wait_for(lambda: env.job(job_id)["state"] == "done", timeout=90, what="job done", worker=second)
     assert second.terminate() == 0
 
     job = env.job(job_id)
@@ -81,9 +83,13 @@ def test_sigkill_mid_s3_multipart_then_restart(
 def test_sigkill_mid_youtube_resumable_then_restart(
     env: Env, fake_youtube: FakeYouTube, tmp_path: Path
 ) -> None:
-    env.settings = env.settings.model_copy(update={
-        "youtube_api_root": fake_youtube.root, "youtube_token_uri": fake_youtube.token_uri,
-        "worker_lease_seconds": 2.0})
+    env.settings = env.settings.model_copy(
+        update={
+            "youtube_api_root": fake_youtube.root,
+            "youtube_token_uri": fake_youtube.token_uri,
+            "worker_lease_seconds": 2.0,
+        }
+    )
     env.set_youtube(fake_youtube)
     fake_youtube.chunk_delay = 0.1
     size = 12 * 256 * 1024 + 17
@@ -100,8 +106,7 @@ def test_sigkill_mid_youtube_resumable_then_restart(
     assert env.job(job_id)["remote_session"]
 
     second = WorkerProcess(env.settings, tmp_path / "worker2.log")
-    wait_for(lambda: env.job(job_id)["state"] == "done", timeout=60, what="job done",
-             worker=second)
+    wait_for(lambda: env.job(job_id)["state"] == "done", timeout=60, what="job done", worker=second)
     assert second.terminate() == 0
 
     job = env.job(job_id)

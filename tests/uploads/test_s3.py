@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 
 import pytest
 
@@ -45,8 +47,9 @@ def test_large_file_goes_up_in_parts_with_metadata_and_acl(
     env.set_s3(moto.url, bucket)
     size = 100 * MiB + 12345
     expected = _random_file(env, "jb/big/movie.mp4", size)
-    data = env.call("aws.upload", path="sestore3/jb/big/movie.mp4",
-                    metadata={"team": "news"}, acl="public-read")["data"]
+    data = env.call(
+        "aws.upload", path="sestore3/jb/big/movie.mp4", metadata={"team": "news"}, acl="public-read"
+    )["data"]
     env.worker(concurrency=2).run()
 
     status = env.call("aws.status", id=data["id"])["data"]
@@ -69,8 +72,10 @@ def test_large_file_goes_up_in_parts_with_metadata_and_acl(
     assert head["Metadata"] == {"team": "news"}
     assert head["ContentType"] == "video/mp4"
     grants = s3.get_object_acl(Bucket=bucket, Key="big/movie.mp4")["Grants"]
-    assert any(g["Grantee"].get("URI", "").endswith("/global/AllUsers")
-               and g["Permission"] == "READ" for g in grants)
+    assert any(
+        g["Grantee"].get("URI", "").endswith("/global/AllUsers") and g["Permission"] == "READ"
+        for g in grants
+    )
 
 
 def test_small_file_is_one_put(env: Env, moto: MotoServer, bucket: str) -> None:
@@ -80,19 +85,23 @@ def test_small_file_is_one_put(env: Env, moto: MotoServer, bucket: str) -> None:
     env.worker().run()
     status = env.call("aws.status", id=data["id"])["data"]
     assert status["state"] == "done", status
-    assert status["results"]["ETag"] == '"%s"' % hashlib.md5(b"small file").hexdigest()
+    assert status["results"]["ETag"] == f'"{hashlib.md5(b"small file").hexdigest()}"'
     body = s3_client(moto.url).get_object(Bucket=bucket, Key="x/y.mp4")["Body"].read()
     assert body == b"small file"
-    assert s3_client(moto.url).get_object_acl(Bucket=bucket, Key="x/y.mp4")["Grants"][0][
-        "Permission"] == "FULL_CONTROL"
+    assert (
+        s3_client(moto.url).get_object_acl(Bucket=bucket, Key="x/y.mp4")["Grants"][0]["Permission"]
+        == "FULL_CONTROL"
+    )
 
 
 def test_missing_bucket_fails_at_once_with_the_remote_message(env: Env, moto: MotoServer) -> None:
     env.set_s3(moto.url, "no-such-bucket-here")
     env.write("jb/small.mp4", b"x" * 100)
     env.write("jb/large.mp4", b"x" * (9 * MiB))
-    ids = [env.call("aws.upload", path=f"sestore3/jb/{name}")["data"]["id"]
-           for name in ("small.mp4", "large.mp4")]
+    ids = [
+        env.call("aws.upload", path=f"sestore3/jb/{name}")["data"]["id"]
+        for name in ("small.mp4", "large.mp4")
+    ]
     env.worker().run()
     for job_id in ids:
         status = env.call("aws.status", id=job_id)["data"]
@@ -112,7 +121,9 @@ def test_unreachable_endpoint_is_retried_with_backoff_then_fails(env: Env) -> No
     assert "connect" in status["message"].lower()
 
 
-def test_file_removed_after_queueing_fails_with_404(env: Env, moto: MotoServer, bucket: str) -> None:
+def test_file_removed_after_queueing_fails_with_404(
+    env: Env, moto: MotoServer, bucket: str
+) -> None:
     env.set_s3(moto.url, bucket)
     path = env.write("jb/gone.mp4", b"x")
     job_id = env.call("aws.upload", path="sestore3/jb/gone.mp4")["data"]["id"]
@@ -130,25 +141,21 @@ def test_interrupted_job_resumes_from_the_stored_upload_id(
     size = 40 * MiB + 1
     expected = _random_file(env, "jb/resume.mp4", size)
     job_id = env.call("aws.upload", path="sestore3/jb/resume.mp4")["data"]["id"]
+    env.settings = env.settings.model_copy(update={"s3_part_concurrency": 2})
     first = env.worker()
-    original = first.run_job
 
-    def run_then_stop(job: dict) -> None:
-        # Stop as soon as the upload id is stored and two parts are up.
-        import threading
-
-        def stopper() -> None:
-            import time
-            while len(moto.part_uploads()) < 2 or not env.job(job_id)["remote_session"]:
-                time.sleep(0.01)
-            first.stop()
-
-        threading.Thread(target=stopper, daemon=True).start()
-        original(job)
+    def stop_after_two_parts() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            upload_id = env.job(job_id)["remote_session"]
+            if upload_id and len(moto.part_uploads(upload_id)) >= 2:
+                break
+            time.sleep(0.01)
+        first.stop()
 
     moto.part_delay = 0.2
     try:
-        first.run_job = run_then_stop  # type: ignore[method-assign]
+        threading.Thread(target=stop_after_two_parts, daemon=True).start()
         first.run()
     finally:
         moto.part_delay = 0.0

@@ -15,10 +15,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def yt_env(env: Env, fake_youtube: FakeYouTube) -> Env:
-    env.settings = env.settings.model_copy(update={
-        "youtube_api_root": fake_youtube.root,
-        "youtube_token_uri": fake_youtube.token_uri,
-    })
+    env.settings = env.settings.model_copy(
+        update={
+            "youtube_api_root": fake_youtube.root,
+            "youtube_token_uri": fake_youtube.token_uri,
+        }
+    )
     env.set_youtube(fake_youtube)
     return env
 
@@ -32,8 +34,14 @@ def _video(env: Env, size: int) -> str:
 def test_resumable_upload_in_chunks(yt_env: Env, fake_youtube: FakeYouTube) -> None:
     size = 5 * 256 * 1024 + 99
     expected = _video(yt_env, size)
-    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="My Video",
-                         description="first", tags="a, b,,c", visibility="unlisted")["data"]["id"]
+    job_id = yt_env.call(
+        "youtube.upload",
+        path="sestore3/jb/videos/clip.mp4",
+        title="My Video",
+        description="first",
+        tags="a, b,,c",
+        visibility="unlisted",
+    )["data"]["id"]
     yt_env.worker().run()
 
     status = yt_env.call("youtube.status", id=job_id)["data"]
@@ -42,8 +50,11 @@ def test_resumable_upload_in_chunks(yt_env: Env, fake_youtube: FakeYouTube) -> N
     assert status["bytes_done"] == status["bytes_total"] == size
     video = fake_youtube.videos[status["youtube_id"]]
     assert video.sha256 == expected and video.size == size
-    assert status["results"] == {"etag": video.resource["etag"], "id": status["youtube_id"],
-                                 "kind": "youtube#video"}
+    assert status["results"] == {
+        "etag": video.resource["etag"],
+        "id": status["youtube_id"],
+        "kind": "youtube#video",
+    }
     assert video.resource["snippet"]["title"] == "My Video"
     assert video.resource["snippet"]["tags"] == ["a", "b", "c"]
     assert video.resource["status"]["privacyStatus"] == "unlisted"
@@ -56,8 +67,9 @@ def test_resumable_upload_in_chunks(yt_env: Env, fake_youtube: FakeYouTube) -> N
 def test_bad_refresh_token_fails_at_once(yt_env: Env, fake_youtube: FakeYouTube) -> None:
     yt_env.set_youtube(fake_youtube, refresh_token="revoked")
     _video(yt_env, 1000)
-    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4",
-                         title="t")["data"]["id"]
+    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="t")["data"][
+        "id"
+    ]
     yt_env.worker().run()
     status = yt_env.call("youtube.status", id=job_id)["data"]
     assert (status["state"], status["status"], status["attempts"]) == ("failed", 401, 1)
@@ -70,8 +82,9 @@ def test_server_error_mid_upload_resumes_the_same_session(
 ) -> None:
     size = 4 * 256 * 1024
     expected = _video(yt_env, size)
-    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4",
-                         title="t")["data"]["id"]
+    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="t")["data"][
+        "id"
+    ]
     # The session starts; its second chunk PUT answers 503.
     fake_youtube.fail_chunk[2] = 503
     yt_env.worker().run()
@@ -85,8 +98,9 @@ def test_server_error_mid_upload_resumes_the_same_session(
 def test_forbidden_fails_at_once_with_remote_status(yt_env: Env, fake_youtube: FakeYouTube) -> None:
     _video(yt_env, 1000)
     fake_youtube.fail_next.append(403)
-    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4",
-                         title="t")["data"]["id"]
+    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="t")["data"][
+        "id"
+    ]
     yt_env.worker().run()
     status = yt_env.call("youtube.status", id=job_id)["data"]
     assert (status["state"], status["status"], status["attempts"]) == ("failed", 403, 1)
@@ -96,8 +110,9 @@ def test_forbidden_fails_at_once_with_remote_status(yt_env: Env, fake_youtube: F
 def test_rate_limited_session_start_is_retried(yt_env: Env, fake_youtube: FakeYouTube) -> None:
     _video(yt_env, 1000)
     fake_youtube.fail_next.extend([429, 500])
-    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4",
-                         title="t")["data"]["id"]
+    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="t")["data"][
+        "id"
+    ]
     yt_env.worker().run()
     status = yt_env.call("youtube.status", id=job_id)["data"]
     assert (status["state"], status["attempts"]) == ("done", 3)

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from streampanel.cli.output import console, fail, print_rows, user_errors
+from streampanel.cli.output import console, fail, print_record, user_errors
 from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 from streampanel.store import accounts
@@ -39,16 +39,23 @@ def set_s3(
     cdn: int = CdnOption,
     bucket: str = typer.Option(..., "--bucket", help="Default bucket of aws.upload."),
     region: str = typer.Option("us-east-1", "--region"),
-    access_key: str = typer.Option(..., "--access-key", envvar="STREAMPANEL_S3_ACCESS_KEY",
-                                   prompt=True, hide_input=True),
-    secret_key: str = typer.Option(..., "--secret-key", envvar="STREAMPANEL_S3_SECRET_KEY",
-                                   prompt=True, hide_input=True),
-    endpoint_url: str = typer.Option("", "--endpoint-url",
-                                     help="For S3-compatible stores (MinIO, Ceph, moto)."),
+    access_key: str = typer.Option(
+        ..., "--access-key", envvar="STREAMPANEL_S3_ACCESS_KEY", prompt=True, hide_input=True
+    ),
+    secret_key: str = typer.Option(
+        ..., "--secret-key", envvar="STREAMPANEL_S3_SECRET_KEY", prompt=True, hide_input=True
+    ),
+    endpoint_url: str = typer.Option(
+        "", "--endpoint-url", help="For S3-compatible stores (MinIO, Ceph, moto)."
+    ),
 ) -> None:
     """Set the account's S3 destination (keys are prompted for when not given)."""
-    _save(cdn, "aws", {"bucket": bucket, "region": region, "endpoint_url": endpoint_url},
-          {"access_key": access_key, "secret_key": secret_key})
+    _save(
+        cdn,
+        "aws",
+        {"bucket": bucket, "region": region, "endpoint_url": endpoint_url},
+        {"access_key": access_key, "secret_key": secret_key},
+    )
     console.print(f"S3 destination of {cdn} set: bucket {bucket}")
 
 
@@ -56,16 +63,28 @@ def set_s3(
 def set_youtube(
     cdn: int = CdnOption,
     client_id: str = typer.Option(..., "--client-id"),
-    client_secret: str = typer.Option(..., "--client-secret",
-                                      envvar="STREAMPANEL_YOUTUBE_CLIENT_SECRET",
-                                      prompt=True, hide_input=True),
-    refresh_token: str = typer.Option(..., "--refresh-token",
-                                      envvar="STREAMPANEL_YOUTUBE_REFRESH_TOKEN",
-                                      prompt=True, hide_input=True),
+    client_secret: str = typer.Option(
+        ...,
+        "--client-secret",
+        envvar="STREAMPANEL_YOUTUBE_CLIENT_SECRET",
+        prompt=True,
+        hide_input=True,
+    ),
+    refresh_token: str = typer.Option(
+        ...,
+        "--refresh-token",
+        envvar="STREAMPANEL_YOUTUBE_REFRESH_TOKEN",
+        prompt=True,
+        hide_input=True,
+    ),
 ) -> None:
     """Set the account's YouTube OAuth client and refresh token (youtube.upload scope)."""
-    _save(cdn, "youtube", {"client_id": client_id},
-          {"client_secret": client_secret, "refresh_token": refresh_token})
+    _save(
+        cdn,
+        "youtube",
+        {"client_id": client_id},
+        {"client_secret": client_secret, "refresh_token": refresh_token},
+    )
     console.print(f"YouTube destination of {cdn} set: client {client_id}")
 
 
@@ -79,9 +98,11 @@ def show(cdn: int = CdnOption) -> None:
                 rows = store.list_destinations(conn, cdn)
         finally:
             runtime.close()
+    if not rows:
+        console.print(f"upload destinations of {cdn}: (none)")
     for row in rows:
         row["secrets"] = "set (sealed)"
-    print_rows(rows, f"upload destinations of {cdn}")
+        print_record(row, f"{row.pop('kind')} destination of {cdn}")
 
 
 @app.command("remove")

@@ -15,18 +15,21 @@ from streampanel.uploads.worker import Worker
 
 
 def worker(
-    concurrency: int = typer.Option(1, "--concurrency", "-c", min=1,
-                                    help="Jobs run at the same time."),
-    burst: bool = typer.Option(False, "--burst",
-                               help="Exit when no job is left instead of waiting for more."),
+    concurrency: int = typer.Option(
+        1, "--concurrency", "-c", min=1, help="Jobs run at the same time."
+    ),
+    burst: bool = typer.Option(
+        False, "--burst", help="Exit when no job is left instead of waiting for more."
+    ),
 ) -> None:
     """Claim upload jobs from the store and run them until SIGTERM (or, with --burst, done)."""
     with user_errors():
         settings = Settings()
         configure_logging(settings.log_level)
         runtime = open_runtime(settings)
-    upload_worker = Worker(settings, runtime.engine, runtime.box, concurrency=concurrency,
-                           burst=burst)
+    upload_worker = Worker(
+        settings, runtime.engine, runtime.box, concurrency=concurrency, burst=burst
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         console.print(f"[dim]worker:[/] {signal.Signals(signum).name}: finishing in-flight parts")

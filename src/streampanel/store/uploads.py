@@ -51,8 +51,8 @@ def create_job(conn: Connection, values: dict[str, Any]) -> int:
         "due_at": now,
         **values,
     }
-    result = conn.execute(upload_jobs.insert().values(**row))
-    return int(result.inserted_primary_key[0])
+    job_id = conn.execute(upload_jobs.insert().values(**row).returning(upload_jobs.c.id))
+    return int(job_id.scalar_one())
 
 
 def set_first_response(conn: Connection, job_id: int, payload: Any) -> None:

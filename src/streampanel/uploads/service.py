@@ -14,8 +14,7 @@ from streampanel.uploads.worker import Worker
 @asynccontextmanager
 async def upload_worker_service(state: Any) -> AsyncIterator[Worker]:
     """Run one worker thread for the app's lifetime; on shutdown it checkpoints and stops."""
-    worker = Worker(state.settings, state.engine, state.box, concurrency=2,
-                    name=None)
+    worker = Worker(state.settings, state.engine, state.box, concurrency=2, name=None)
     thread = threading.Thread(target=worker.run, name="upload-worker", daemon=True)
     thread.start()
     try:

@@ -145,8 +145,9 @@ def _upload(
         http.close()
 
 
-def _insert(service: Any, job: dict[str, Any], path: Path, lease: Lease,
-            settings: Settings) -> tuple[dict[str, Any], str, str]:
+def _insert(
+    service: Any, job: dict[str, Any], path: Path, lease: Lease, settings: Settings
+) -> tuple[dict[str, Any], str, str]:
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     media = MediaFileUpload(
         str(path), mimetype=mimetype, chunksize=_chunk_size(settings), resumable=True
