@@ -45,6 +45,15 @@ class ThrowawayPostgres:
     def start(self) -> str:
         data = self.dir / "data"
         self._run(_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.resume()
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a store outage)."""
+        self._run(_bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        data = self.dir / "data"
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -60,7 +69,6 @@ class ThrowawayPostgres:
             "-w",
             "start",
         )
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Select
+from sqlalchemy.exc import DBAPIError
 
 
 class DriverQuery:
@@ -29,9 +30,19 @@ class DriverQuery:
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         sql, order = self._for(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        arguments = [params[name] for name in order] if order is not None else params
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        driver = None
         try:
-            cursor.execute(sql, [params[name] for name in order] if order is not None else params)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+            driver = conn.connection.driver_connection
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql, arguments)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        except dbapi_error as exc:
+            # Behave as SQLAlchemy would: its exception types, and a dead connection dropped.
+            if conn.dialect.is_disconnect(exc, driver, None):
+                conn.invalidate(exc)
+            raise DBAPIError.instance(sql, arguments, exc, dbapi_error) from exc
