@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("estimated", sa.Boolean, nullable=False),
         sqlite_with_rowid=False,
     )
-    op.create_index("ix_viewer_snapshots_time", "viewer_snapshots", ["time"])
 
 
 def downgrade() -> None:
