@@ -214,7 +214,7 @@ def create_source(
         )
     )
     found = find_source(conn, server_id, fingerprint, head_len)
-    assert found is not None and found.id == result.inserted_primary_key[0]
+    assert found is not None and result.inserted_primary_key is not None
     return found
 
 

@@ -59,7 +59,7 @@ def _decode_slowly(lines: pl.Series) -> pl.DataFrame:
         except ValueError:
             value = None
         if not isinstance(value, dict):
-            records.append({name: None for name in MEMBERS} | {"_ok": None})
+            records.append(dict.fromkeys((*MEMBERS, "_ok")))
             continue
         record = {name: None if value.get(name) is None else str(value[name]) for name in MEMBERS}
         records.append(record | {"_ok": "1"})
