@@ -94,3 +94,17 @@ def test_zero_rate_disables(runtime: Runtime, make_account: MakeAccount) -> None
     creds = make_account(158, apps=("demo-origin",))
     api = dispatcher(runtime, Clock(), rate=0, burst=1)
     assert {api.handle(request(creds, NOW)).body["code"] for _ in range(20)} == {200}
+
+
+def test_a_clock_seen_running_backwards_never_drains(
+    runtime: Runtime, make_account: MakeAccount
+) -> None:
+    # Several API processes read their clocks before queueing on the shared row.
+    creds = make_account(158, apps=("demo-origin",))
+    clock = Clock()
+    api = dispatcher(runtime, clock, rate=1_000_000, burst=3)
+    codes = []
+    for offset in (0.0, -0.5, 0.001, -0.2, 0.002, -1.0):
+        clock.now = NOW + offset
+        codes.append(api.handle(request(creds, clock.now)).body["code"])
+    assert codes == [200] * 6

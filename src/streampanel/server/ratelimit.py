@@ -52,9 +52,9 @@ class RateLimiter:
     def _take_in_memory(self, key_id: int, now: float) -> tuple[bool, float]:
         with self._lock:
             tokens, updated = self._buckets.get(key_id, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - updated) * self.rate)
+            tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
             allowed = tokens >= 1
             if allowed:
                 tokens -= 1
-            self._buckets[key_id] = (tokens, now)
+            self._buckets[key_id] = (tokens, max(now, updated))
             return allowed, tokens

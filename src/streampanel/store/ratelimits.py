@@ -5,19 +5,20 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 # Refill, take a token if there is one, and remember whether it was taken, in one statement:
-# concurrent requests of several API processes serialise on the row.
+# concurrent requests of several API processes serialise on the row.  Their clocks are read
+# before they queue on the row, so time may seem to run backwards: never refill negatively.
 _TAKE = text(
     """
     INSERT INTO rate_buckets (api_key_id, tokens, updated, allowed)
     VALUES (:key, :burst - 1, :now, true)
     ON CONFLICT (api_key_id) DO UPDATE SET
         tokens = CASE
-            WHEN LEAST(:burst, rate_buckets.tokens + (:now - rate_buckets.updated) * :rate) >= 1
-            THEN LEAST(:burst, rate_buckets.tokens + (:now - rate_buckets.updated) * :rate) - 1
-            ELSE LEAST(:burst, rate_buckets.tokens + (:now - rate_buckets.updated) * :rate)
+            WHEN LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate) >= 1
+            THEN LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate) - 1
+            ELSE LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate)
         END,
-        allowed = LEAST(:burst, rate_buckets.tokens + (:now - rate_buckets.updated) * :rate) >= 1,
-        updated = :now
+        allowed = LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate) >= 1,
+        updated = GREATEST(rate_buckets.updated, :now)
     RETURNING allowed, tokens
     """
 )
