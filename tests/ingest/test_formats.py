@@ -114,3 +114,17 @@ def test_wowza_zones(name: str, hours: float) -> None:
     assert found is not None
     assert found.utcoffset(datetime(2024, 1, 10)).total_seconds() == hours * 3600  # type: ignore[union-attr]
     assert zone("Mars/Olympus") is None
+
+
+def test_wowza_counters_run_on_across_rotation(
+    runtime: Runtime, make_account: MakeAccount, tmp_path: Path
+) -> None:
+    """A session spanning a rotation is billed its increase, not its total again."""
+    make_account(158, apps=("live",))
+    header = b"#Fields: date\ttime\ttz\tx-event\tx-app\tc-client-id\tsc-bytes\n"
+    first, second = tmp_path / "wowza.log.1", tmp_path / "wowza.log"
+    first.write_bytes(header + b"2024-03-19\t23:59:00\tUTC\tplay\tlive\t9\t1000\n")
+    second.write_bytes(header + b"2024-03-20\t00:01:00\tUTC\tstop\tlive\t9\t1500\n")
+    for path in (first, second):
+        ingester(runtime, tmp_path, fmt="wowza").ingest(str(path))
+    assert totals(runtime) == {("live", D19): (1000, 1), ("live", D20): (500, 0)}

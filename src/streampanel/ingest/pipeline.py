@@ -141,6 +141,10 @@ class Ingester:
             return report
         file_id = content.file_id
         with write_transaction(self.engine) as conn:
+            # Wowza's byte counters run on across a log rotation: a new file starts from the
+            # counters the server's previous file ended with, or a session spanning the
+            # rotation would be billed from zero again.
+            inherited = usage.latest_state(conn, self.server_id, self.fmt)
             source, new = checkpoints.find_or_create(
                 conn,
                 server_id=self.server_id,
@@ -161,7 +165,7 @@ class Ingester:
                 log.warning("%s is shorter than its checkpoint; not ingested", content.name)
                 return report
         source_offset_at_start = source.offset
-        parser = make_parser(self.fmt, self.app_pattern, source.state)
+        parser = make_parser(self.fmt, self.app_pattern, inherited if new else source.state)
         ingested_any = False
 
         def handle(block: bytes, end: int) -> None:

@@ -218,6 +218,17 @@ def create_source(
     return found
 
 
+def latest_state(conn: Connection, server_id: int, fmt: str) -> str:
+    """Parser state of the server's most recently advanced source of this format."""
+    row = conn.execute(
+        select(ingest_sources.c.state)
+        .where(ingest_sources.c.server_id == server_id, ingest_sources.c.format == fmt)
+        .order_by(ingest_sources.c.updated.desc(), ingest_sources.c.id.desc())
+        .limit(1)
+    ).first()
+    return str(row.state) if row else "{}"
+
+
 def advance_source(conn: Connection, source: Source, now: datetime, **values: Any) -> None:
     """Move the checkpoint; ``values`` are the new offset, counters, state, fingerprint."""
     conn.execute(
