@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     delete,
     insert,
     or_,
@@ -233,6 +234,18 @@ def live_rows(
     return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
 
 
+def _matching_streams(
+    conn: Connection, apps: Sequence[str], patterns: Sequence[str]
+) -> dict[int, tuple[str, str, str, str, str, str]]:
+    """``stream id -> (server, location, vhost, app, stream, protocol)`` of the selection."""
+    query = (
+        select(viewer_streams.c.id, *_ROW_COLUMNS)
+        .join(servers, servers.c.id == viewer_streams.c.server_id)
+        .where(_selection(apps, patterns))
+    )
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}  # type: ignore[misc]
+
+
 def range_rows(
     conn: Connection,
     apps: Sequence[str],
@@ -242,33 +255,30 @@ def range_rows(
     limit: int,
     offset: int,
 ) -> list[ViewerRow]:
-    """Every snapshot row of the matching streams with ``start <= time <= end``, oldest first."""
+    """Every snapshot row of the matching streams with ``start <= time <= end``, oldest first
+    (then by server, vhost, app, stream, protocol)."""
+    streams = _matching_streams(conn, apps, patterns)
+    if not streams:
+        return []
+    # The few matching streams are resolved first, so the big table is read by primary key
+    # and returns three integers a row; their names are joined back here.  Ties within a
+    # minute sort by the streams' names through a rank, keeping pages deterministic.
+    names = sorted(streams, key=lambda sid: (streams[sid][0], *streams[sid][2:]))
+    rank = case(
+        {sid: position for position, sid in enumerate(names)}, value=viewer_snapshots.c.stream_id
+    )
     query = (
-        select(
-            viewer_snapshots.c.time,
-            *_ROW_COLUMNS,
-            viewer_snapshots.c.viewers,
-        )
-        .select_from(viewer_streams)
-        .join(viewer_snapshots, viewer_snapshots.c.stream_id == viewer_streams.c.id)
-        .join(servers, servers.c.id == viewer_streams.c.server_id)
+        select(viewer_snapshots.c.time, viewer_snapshots.c.stream_id, viewer_snapshots.c.viewers)
         .where(
-            _selection(apps, patterns),
+            viewer_snapshots.c.stream_id.in_(list(streams)),
             viewer_snapshots.c.time >= start,
             viewer_snapshots.c.time <= end,
         )
-        .order_by(
-            viewer_snapshots.c.time,
-            servers.c.name,
-            viewer_streams.c.vhost,
-            viewer_streams.c.app,
-            viewer_streams.c.stream,
-            viewer_streams.c.protocol,
-        )
+        .order_by(viewer_snapshots.c.time, rank)
         .limit(limit)
         .offset(offset)
     )
-    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+    return [(at, *streams[sid], viewers) for at, sid, viewers in conn.execute(query)]
 
 
 def purge(conn: Connection, before: int) -> int:
