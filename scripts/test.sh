@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
-    postgresql php-cli php-curl nginx libnginx-mod-rtmp ffmpeg goaccess awscli perl
+    postgresql php-cli php-curl nginx libnginx-mod-rtmp ffmpeg goaccess awscli perl chromium
 )
 bash scripts/bootstrap.sh test "${DEBIAN_PACKAGES[@]}"
 .venv/bin/ruff check src tests bench

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     disk_collect_interval: float = 86400.0
     purge_interval: float = 3600.0
 
+    # Control panel (/panel): how long a sign-in lasts before the secret is asked again.
+    panel_session_seconds: int = 8 * 3600
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from streampanel.cli import admin, call, collect, ingest, serve, viewers, worker
+from streampanel.cli import admin, call, collect, docs, ingest, serve, viewers, worker
 
 app = typer.Typer(
     name="streampanel",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(admin.app, name="admin")
 app.add_typer(collect.app, name="collect")
+app.add_typer(docs.app, name="docs")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(viewers.app, name="viewers")
 app.command("call")(call.call)

@@ -14,6 +14,7 @@ from streampanel.settings import Settings
 from streampanel.uploads.service import upload_worker_service
 from streampanel.viewers import push as viewer_push
 from streampanel.viewers import service as viewer_service
+from streampanel.web import routes as web_routes
 
 
 def embedded_services(settings: Settings) -> list[Service]:
@@ -27,4 +28,5 @@ def embedded_services(settings: Settings) -> list[Service]:
 def feature_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     routes += viewer_push.routes()
+    routes += web_routes.routes()
     return routes

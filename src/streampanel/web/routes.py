@@ -1,0 +1,57 @@
+"""Every route of the web pages, added to the server by ``server.services.feature_routes``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from streampanel.web import docs_pages, panel
+
+# The docs have no script at all.
+_DOCS_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _api_url(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}/stable/"
+
+
+async def docs_page(request: Request) -> Response:
+    page = request.path_params.get("page", "index")
+    html = docs_pages.render_page(page, _api_url(request))
+    if html is None:
+        return HTMLResponse(
+            "<!doctype html><title>Not found</title><p>No such page. "
+            '<a href="index.html">All commands</a></p>',
+            status_code=404,
+            headers=_DOCS_HEADERS,
+        )
+    return HTMLResponse(html, headers=_DOCS_HEADERS)
+
+
+_ASSET_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
+
+
+def _asset_route(name: str) -> Route:
+    media_type = _ASSET_TYPES[name[name.rindex(".") :]]
+
+    async def serve(request: Request) -> Response:
+        return Response(docs_pages.asset(name), media_type=media_type, headers=_DOCS_HEADERS)
+
+    return Route(f"/docs/{name}", serve, methods=["GET"])
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/docs", lambda request: RedirectResponse("/docs/", 307), methods=["GET"]),
+        Route("/docs/", docs_page, methods=["GET"]),
+        *(_asset_route(name) for name in docs_pages.ASSETS),
+        Route("/docs/{page}.html", docs_page, methods=["GET"]),
+        *panel.routes(),
+    ]
