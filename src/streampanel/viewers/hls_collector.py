@@ -2,8 +2,9 @@
 
 ``replay()`` reads a whole log and stores a snapshot at every step boundary it covers plus
 one at its end (``collect hls --once``, backfills, the demo).  ``run()`` follows the log
-like ``tail -F`` (reopening it when rotated or truncated) and, every step, stores the
-snapshots the log passed and one at the current time, so a quiet log still ends viewers.
+like ``tail -F`` from its end (reopening it when rotated or truncated) and, every step,
+stores the snapshots of the boundaries the log or the clock passed, so a quiet log still
+ends its viewers.
 """
 
 from __future__ import annotations
