@@ -3,9 +3,11 @@ envelope shape of each answer.  A new command must add its cases here (the test 
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from streampanel.runtime import Runtime
 from streampanel.server.dispatch import Dispatcher
 from tests.conftest import Credentials, MakeAccount
 
+_NONCES = itertools.count()
+
 # command -> (params for a success given the account, params that must fail with 400 or 404)
 Setup = Callable[[Runtime, Credentials], dict[str, Any]]
 CASES: dict[str, tuple[Setup, dict[str, Any] | None]] = {
@@ -24,7 +28,8 @@ CASES: dict[str, tuple[Setup, dict[str, Any] | None]] = {
 
 
 def _register_feature_cases() -> None:
-    """Features keep their walk cases beside their own tests (tests/<feature>/walk_cases.py)."""
+    """Features keep their walk cases beside their own tests (tests/<feature>/walk_cases.py):
+    ``CASES = {command: (setup(runtime, creds) -> params, params that fail or None)}``."""
     import importlib
     import pkgutil
 
@@ -44,12 +49,14 @@ _register_feature_cases()
 def call(
     runtime: Runtime, creds: Credentials, command: str, secret: str | None = None, **params: Any
 ) -> dict[str, Any]:
+    # A distinct member per call: commands that create are idempotent on the signature.
     request = {
         "command": command,
         "api_key": creds.api_key,
         "timestamp": int(time.time()),
         "cdn": creds.cdn,
         **params,
+        "nonce": next(_NONCES),
     }
     signed = sign_request(request, secret or creds.secret)
     body = (
@@ -79,9 +86,14 @@ def test_every_command_has_walk_cases() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-def test_command_walk(name: str, runtime: Runtime, make_account: MakeAccount) -> None:
+def test_command_walk(
+    name: str, runtime: Runtime, make_account: MakeAccount, tmp_path: Path
+) -> None:
     command = REGISTRY[name]
     setup, bad_params = CASES[name]
+    # A storage root of this test's own (storage_roots[0]) for commands that need files.
+    settings = runtime.settings.model_copy(update={"storage_roots": [tmp_path / "sestore1"]})
+    runtime = Runtime(settings, runtime.engine, runtime.box)
     creds = make_account(158, apps=("demo-origin", "demo-live"), storage_users=("demo",))
     make_account(159, apps=("other-origin",), storage_users=("other",))
     params = setup(runtime, creds)
