@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     worker_poll_interval: float = 1.0
     worker_backoff_base: float = 2.0
     worker_backoff_max: float = 300.0
-    s3_part_concurrency: int = 8
+    s3_part_concurrency: int = 10
     youtube_chunk_bytes: int = 8 * 1024 * 1024
     youtube_api_root: str = "https://youtube.googleapis.com/"
     youtube_token_uri: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from streampanel.store.tables.uploads import upload_jobs
 from tests.support.moto import MotoServer
 from tests.support.postgres import free_port
 from tests.uploads.conftest import Env, s3_client
@@ -175,3 +176,48 @@ def test_interrupted_job_resumes_from_the_stored_upload_id(
     assert len(counts) == 6
     assert _sha256_of_object(moto, bucket, "resume.mp4") == expected
     assert json.loads(done["results"])["Key"] == "resume.mp4"
+
+
+def test_killed_while_completing_recognises_the_finished_object(
+    env: Env, moto: MotoServer, bucket: str
+) -> None:
+    """A worker killed after CompleteMultipartUpload but before recording it: the next run
+    finds the upload id gone, recognises the object by its multipart ETag, sends nothing."""
+    env.set_s3(moto.url, bucket)
+    data = os.urandom(9 * MiB)
+    env.write("jb/done.mp4", data)
+    job_id = env.call("aws.upload", path="sestore3/jb/done.mp4")["data"]["id"]
+    # What the killed worker had done: the whole multipart upload, completed.
+    s3 = s3_client(moto.url)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="done.mp4")["UploadId"]
+    parts = []
+    for number, chunk in enumerate((data[: 8 * MiB], data[8 * MiB :]), start=1):
+        etag = s3.upload_part(
+            Bucket=bucket, Key="done.mp4", UploadId=upload_id, PartNumber=number, Body=chunk
+        )["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="done.mp4", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    with env.runtime.engine.begin() as conn:
+        conn.execute(
+            upload_jobs.update()
+            .where(upload_jobs.c.id == job_id)
+            .values(
+                remote_session=upload_id,
+                part_size=8 * MiB,
+                completing=json.dumps(parts),
+                state="uploading",
+                attempts=1,
+            )
+        )
+    requests_before = len(moto.requests)
+
+    env.worker().run()
+    job = env.job(job_id)
+    assert (job["state"], job["attempts"]) == ("done", 2)
+    assert (
+        json.loads(job["results"])["ETag"] == s3.head_object(Bucket=bucket, Key="done.mp4")["ETag"]
+    )
+    later = moto.requests[requests_before:]
+    assert not [r for r in later if r.method in ("PUT", "POST")], later
