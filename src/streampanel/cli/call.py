@@ -39,11 +39,11 @@ def call(
     command: str = typer.Argument(..., help="API command, e.g. video.getapps"),
     param: list[str] = typer.Option([], "--param", "-p", help="key=value; repeatable"),
     as_json: bool = typer.Option(False, "--json", help="Print the raw JSON response."),
-    url: str = typer.Option(None, "--url", envvar="STREAMPANEL_URL"),
-    cdn: int = typer.Option(None, "--cdn", envvar="STREAMPANEL_CDN"),
-    api_key: str = typer.Option(None, "--api-key", envvar="STREAMPANEL_API_KEY"),
-    secret: str = typer.Option(None, "--secret", envvar="STREAMPANEL_SECRET"),
-    config: Path = typer.Option(
+    url: str | None = typer.Option(None, "--url", envvar="STREAMPANEL_URL"),
+    cdn: int | None = typer.Option(None, "--cdn", envvar="STREAMPANEL_CDN"),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="STREAMPANEL_API_KEY"),
+    secret: str | None = typer.Option(None, "--secret", envvar="STREAMPANEL_SECRET"),
+    config: Path | None = typer.Option(
         None,
         "--config",
         help=f"Client config file (TOML, [client] table; default {DEFAULT_CONFIG})",
@@ -62,6 +62,7 @@ def call(
             + ", ".join(f"--{n}" for n in missing)
             + " (flags, STREAMPANEL_* environment, or the config file)"
         )
+    assert cdn is not None and api_key is not None and secret is not None
     params = dict(parse_param(p) for p in param)
     with Client(url, int(cdn), str(api_key), str(secret)) as client:
         try:

@@ -74,9 +74,8 @@ def command(
 def expected_of(model: type[BaseModel], field: str) -> str:
     info = model.model_fields.get(field)
     extra = info.json_schema_extra if info is not None else None
-    if isinstance(extra, dict) and isinstance(extra.get("expected"), str):
-        return extra["expected"]
-    return "a valid value"
+    text = extra.get("expected") if isinstance(extra, dict) else None
+    return text if isinstance(text, str) else "a valid value"
 
 
 def _parameter_error(model: type[BaseModel], exc: ValidationError) -> Exception:

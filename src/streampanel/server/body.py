@@ -25,56 +25,58 @@ def _from_urlencoded(body: bytes) -> bytes:
     return _single_field(values)
 
 
-def _from_multipart(body: bytes, boundary: bytes) -> bytes:
-    values: list[bytes] = []
-    state: dict[str, object] = {}
+class _JsonFieldCollector:
+    """python-multipart callbacks that keep the raw bytes of every ``json`` part."""
 
-    def on_part_begin() -> None:
-        state.update(headers={}, field=b"", value=b"", data=[])
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+        self._headers: dict[bytes, bytes] = {}
+        self._field = b""
+        self._value = b""
+        self._data: list[bytes] = []
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] = bytes(state["field"]) + data[start:end]  # type: ignore[arg-type]
+    def on_part_begin(self) -> None:
+        self._headers, self._field, self._value, self._data = {}, b"", b"", []
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] = bytes(state["value"]) + data[start:end]  # type: ignore[arg-type]
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
 
-    def on_header_end() -> None:
-        headers = state["headers"]
-        assert isinstance(headers, dict)
-        headers[bytes(state["field"]).lower()] = state["value"]  # type: ignore[arg-type]
-        state.update(field=b"", value=b"")
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
 
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        chunks = state["data"]
-        assert isinstance(chunks, list)
-        chunks.append(data[start:end])
+    def on_header_end(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field, self._value = b"", b""
 
-    def on_part_end() -> None:
-        headers = state["headers"]
-        assert isinstance(headers, dict)
-        _, options = parse_options_header(headers.get(b"content-disposition", b""))
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        self._data.append(data[start:end])
+
+    def on_part_end(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
         if options.get(b"name") == JSON_FIELD:
-            chunks = state["data"]
-            assert isinstance(chunks, list)
-            values.append(b"".join(chunks))
+            self.values.append(b"".join(self._data))
 
-    parser = MultipartParser(
-        boundary,
-        callbacks={  # type: ignore[arg-type]
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
+
+def _from_multipart(body: bytes, boundary: bytes) -> bytes:
+    collector = _JsonFieldCollector()
+    callbacks = {
+        name: getattr(collector, name)
+        for name in (
+            "on_part_begin",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_part_data",
+            "on_part_end",
+        )
+    }
+    parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
     try:
         parser.write(body)
         parser.finalize()
     except Exception as exc:  # python-multipart raises its own error types
         raise BadRequest(f"Malformed multipart body: {exc}") from None
-    return _single_field(values)
+    return _single_field(collector.values)
 
 
 def _single_field(values: list[bytes]) -> bytes:

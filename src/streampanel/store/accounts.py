@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, CursorResult, bindparam, select, update
 
 from streampanel.secretbox import SecretBox
 from streampanel.store.driverquery import DriverQuery
@@ -111,11 +111,17 @@ def revoke_api_key(conn: Connection, api_key: str) -> bool:
     return result.rowcount > 0
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def create_application(conn: Connection, account_id: int, name: str) -> int:
     result = conn.execute(
         applications.insert().values(account_id=account_id, name=name, created=utcnow())
     )
-    return int(result.inserted_primary_key[0])
+    return _new_id(result)
 
 
 # On most requests' path (application selectors, video.getapps): compiled once.
@@ -140,7 +146,7 @@ def application_ids_by_name(conn: Connection) -> dict[str, tuple[int, int]]:
 
 def create_server(conn: Connection, name: str, location: str = "") -> int:
     result = conn.execute(servers.insert().values(name=name, location=location))
-    return int(result.inserted_primary_key[0])
+    return _new_id(result)
 
 
 def get_or_create_server(conn: Connection, name: str, location: str = "") -> int:
@@ -157,7 +163,7 @@ def create_storage_user(conn: Connection, account_id: int, name: str) -> int:
     result = conn.execute(
         storage_users.insert().values(account_id=account_id, name=name, created=utcnow())
     )
-    return int(result.inserted_primary_key[0])
+    return _new_id(result)
 
 
 def list_storage_users(conn: Connection, account_id: int | None = None) -> list[dict[str, Any]]:

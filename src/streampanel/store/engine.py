@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,9 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
 
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
     """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite, plain on PostgreSQL."""
-    return engine.execution_options(sqlite_begin="IMMEDIATE").begin()  # type: ignore[return-value]
+    return engine.execution_options(sqlite_begin="IMMEDIATE").begin()
 
 
 def create_store_engine(url: str, **kwargs: Any) -> Engine:
