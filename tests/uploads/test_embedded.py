@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from streampanel.client import Client
@@ -26,6 +27,8 @@ def test_serve_uploads_with_its_embedded_worker(
     try:
         with Client(server.api_url, env.creds.cdn, env.creds.api_key, env.creds.secret) as client:
             _upload_and_check(client, env, moto, bucket)
+        metrics = httpx.get(f"{server.url}/metrics", timeout=5).text
+        assert "streampanel_upload_queue_depth 0.0" in metrics
     finally:
         started = time.monotonic()
         server.stop()

@@ -135,6 +135,7 @@ class Worker:
                     attempts=job["attempts"],
                     state="uploading",
                     status=202,
+                    message=f"Uploading (attempt {job['attempts']})",
                 )
         return job
 
