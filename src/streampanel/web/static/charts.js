@@ -72,7 +72,9 @@ const Charts = (() => {
       // Every labelEvery-th label, and the last one unless it would touch its neighbour.
       const last = i === xs.length - 1;
       if ((i % labelEvery === 0 && xs.length - 1 - i >= labelEvery / 2) || last) {
-        text(grid, px(x), opts.height - 8, opts.xLabel ? opts.xLabel(x) : x, { "text-anchor": "middle", class: "tick" });
+        // The end labels align inwards so that they are not clipped by the frame.
+        const anchor = i === 0 ? "start" : last ? "end" : "middle";
+        text(grid, px(x), opts.height - 8, opts.xLabel ? opts.xLabel(x) : x, { "text-anchor": anchor, class: "tick" });
       }
     });
     series.forEach((s, i) => {
