@@ -5,7 +5,8 @@ parse-and-group-by (the ceiling), GoAccess and ``wc -l``, on the same generated 
 
 The log is nginx ``combined``: about 200 applications, HLS playlists and segments over 30
 days (cached under /tmp/streampanel-bench/).  Each tool runs as its own process; the table
-gives wall time, lines/s, peak RSS, and ratios.  ``streampanel ingest`` writes to a fresh
+gives wall time, lines/s, peak RSS, and ratios (the best of ``--repeat`` interleaved runs of
+streampanel and the ceilings: the machine may be shared).  ``streampanel ingest`` writes to a fresh
 SQLite store with its exactly-once commits; its "work" time excludes the CLI's start-up
 (imports), as does the ceiling's.  Goals: streampanel >= 0.7 x ceiling, > 50 x GoAccess,
 peak RSS < 500 MB.
@@ -110,6 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=5_000_000)
     parser.add_argument("--apps", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each fast tool")
     options = parser.parse_args()
     log = generate(options.lines, options.apps)
     size_mb = log.stat().st_size / 1e6
@@ -118,54 +120,60 @@ def main() -> None:
     rows: list[list[object]] = []
     results: dict[str, tuple[float, float, float]] = {}  # name -> (wall, work, rss)
 
-    _, _, out = run_one(["wc", "-l", str(log)])
-    wall, rss, _ = run_one(["wc", "-l", str(log)])  # warm cache
+    run_one(["wc", "-l", str(log)])  # warm the page cache
+    wall, rss, _ = run_one(["wc", "-l", str(log)])
     results["wc -l"] = (wall, wall, rss)
 
-    wall, rss, out = run_one([python, "-c", CEILING_POLARS, str(log)])
-    results["polars ceiling"] = (wall, float(out.split()[-2]), rss)
-    try:
-        wall, rss, out = run_one([python, "-c", CEILING_DUCKDB, str(log)])
-        results["duckdb ceiling"] = (wall, float(out.split()[-2]), rss)
-    except (RuntimeError, FileNotFoundError) as exc:
-        print(f"duckdb ceiling skipped: {exc}")
+    def best(name: str, runs: list[tuple[float, float, float]]) -> None:
+        # The machine may be shared: each tool's fastest run is its figure.
+        results[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
 
-    with temp_dir("streampanel-bench-ingest-") as data:
-        env = bench_env(data)
-        setup = (
-            "from streampanel.runtime import open_runtime\n"
-            "from streampanel.settings import Settings\n"
-            "from streampanel.store import accounts\n"
-            "from streampanel.store.engine import write_transaction\n"
-            "rt = open_runtime(Settings())\n"
-            "with write_transaction(rt.engine) as c:\n"
-            "    accounts.create_account(c, 1, 'bench')\n"
-            f"    for i in range({options.apps}):\n"
-            "        accounts.create_application(c, 1, f'app{i:03d}')\n"
-        )
-        subprocess.run([python, "-c", setup], env=env, check=True)
-        wall, rss, out = run_one(
-            [
-                python,
-                "-m",
-                "streampanel",
-                "ingest",
-                "access-log",
-                "--server",
-                "BENCH",
-                "--json",
-                str(log),
-            ],
-            env=env,
-        )
+    def polars_ceiling() -> tuple[float, float, float]:
+        wall, rss, out = run_one([python, "-c", CEILING_POLARS, str(log)])
+        return wall, float(out.split()[-2]), rss
+
+    def duckdb_ceiling() -> tuple[float, float, float]:
+        wall, rss, out = run_one([python, "-c", CEILING_DUCKDB, str(log)])
+        return wall, float(out.split()[-2]), rss
+
+    def streampanel() -> tuple[float, float, float]:
+        with temp_dir("streampanel-bench-ingest-") as data:
+            env = bench_env(data)
+            setup = (
+                "from streampanel.runtime import open_runtime\n"
+                "from streampanel.settings import Settings\n"
+                "from streampanel.store import accounts\n"
+                "from streampanel.store.engine import write_transaction\n"
+                "rt = open_runtime(Settings())\n"
+                "with write_transaction(rt.engine) as c:\n"
+                "    accounts.create_account(c, 1, 'bench')\n"
+                f"    for i in range({options.apps}):\n"
+                "        accounts.create_application(c, 1, f'app{i:03d}')\n"
+            )
+            subprocess.run([python, "-c", setup], env=env, check=True)
+            command = [python, "-m", "streampanel", "ingest", "access-log", "--server", "BENCH"]
+            wall, rss, out = run_one([*command, "--json", str(log)], env=env)
         (report,) = json.loads(out)
         assert report["lines"] == options.lines, report
-        work = report["lines"] / report["lines/s"]
-        results["streampanel ingest"] = (wall, work, rss)
         print(
-            f"streampanel: {report['requests']:,} requests, {report['rejected']} rejected, "
-            f"{report['unattributed']} unattributed"
+            f"  streampanel: {report['requests']:,} requests, {report['rejected']} rejected, "
+            f"{report['unattributed']} unattributed, {wall:.2f} s",
+            flush=True,
         )
+        return wall, report["lines"] / report["lines/s"], rss
+
+    runs: dict[str, list[tuple[float, float, float]]] = {"polars": [], "duckdb": [], "sp": []}
+    for _ in range(options.repeat):  # interleaved, so load from elsewhere hits all alike
+        runs["polars"].append(polars_ceiling())
+        runs["sp"].append(streampanel())
+        try:
+            runs["duckdb"].append(duckdb_ceiling())
+        except (RuntimeError, FileNotFoundError) as exc:
+            print(f"duckdb ceiling skipped: {exc}")
+    best("polars ceiling", runs["polars"])
+    if runs["duckdb"]:
+        best("duckdb ceiling", runs["duckdb"])
+    best("streampanel ingest", runs["sp"])
 
     goaccess = shutil.which("goaccess")
     if goaccess:

@@ -128,3 +128,21 @@ def test_wowza_counters_run_on_across_rotation(
     for path in (first, second):
         ingester(runtime, tmp_path, fmt="wowza").ingest(str(path))
     assert totals(runtime) == {("live", D19): (1000, 1), ("live", D20): (500, 0)}
+
+
+def test_rejected_lines_found_by_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from streampanel.ingest.formats import common
+
+    monkeypatch.setattr(common, "_SEGMENT", 50)  # many segments on small blocks
+    rng = random.Random(3)
+    for _ in range(200):
+        lines = [
+            bytes(rng.choice(b"ab\r") for _ in range(rng.randint(0, 120)))
+            for _ in range(rng.randint(1, 60))
+        ]
+        block = b"\n".join(lines) + b"\n"
+        bad = sorted(rng.sample(range(len(lines)), rng.randint(0, len(lines))))
+        expected = [line.removesuffix(b"\r") for line in (lines[i] for i in bad)]
+        assert common.rejected_lines(block, bad) == expected

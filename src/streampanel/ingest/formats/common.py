@@ -42,13 +42,33 @@ def split_lines(block: bytes) -> list[bytes]:
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
-def rejected_lines(block: bytes, valid: pl.Series) -> list[bytes]:
-    """The raw lines at the positions where ``valid`` is false (the rare path)."""
-    bad = valid.not_().arg_true().to_list()
+_SEGMENT = 1 << 20
+
+
+def rejected_lines(block: bytes, valid: pl.Series | list[int]) -> list[bytes]:
+    """The raw lines at the positions where ``valid`` is false, or at the given positions.
+
+    The rare path, kept cheap: newlines are counted per 1 MiB segment (a C scan) and only
+    the segments holding a rejected line are split.
+    """
+    bad = valid if isinstance(valid, list) else valid.not_().arg_true().to_list()
     if not bad:
         return []
-    lines = split_lines(block)
-    return [lines[i] for i in bad]
+    found: list[bytes] = []
+    wanted = iter(sorted(bad))
+    target = next(wanted, None)
+    start, first_line = 0, 0  # segment start (a line start) and its line number
+    while target is not None and start < len(block):
+        end = block.find(b"\n", min(start + _SEGMENT, len(block)) - 1) + 1 or len(block)
+        count = block.count(b"\n", start, end)
+        if target < first_line + count:
+            lines = block[start:end].split(b"\n")
+            while target is not None and target < first_line + count:
+                text = lines[target - first_line]
+                found.append(text[:-1] if text.endswith(b"\r") else text)
+                target = next(wanted, None)
+        start, first_line = end, first_line + count
+    return found
 
 
 # Constructs that could match a space (or need the end of the path): a pattern using one
@@ -145,11 +165,11 @@ def local_key(time: pl.Expr, tz: pl.Expr, hour_len: int, minute_len: int) -> pl.
 
 def totals_from_local(
     rows: pl.LazyFrame, minute_format: str, hour_len: int, expected_rows: int | None = None
-) -> tuple[pl.DataFrame, pl.Series] | None:
+) -> tuple[pl.DataFrame, list[int]] | None:
     """Group valid rows (``key, tz, app, bytes, valid``) into UTC-day totals.
 
-    Returns the totals and the final validity per row (rows whose time or zone turned out
-    malformed are invalid too, for the caller to reject); None when the frame does not
+    Returns the totals and the positions of the rows to reject (invalid, or with a time or
+    zone that turned out malformed), in order; None when the frame does not
     have ``expected_rows`` rows (the caller's row-per-line assumption failed) or polars
     could not read it.  One pass over the data when every row is valid, the usual case.
     """
@@ -158,17 +178,16 @@ def totals_from_local(
         .group_by("key", "tz", "app")
         .agg(pl.col("bytes").sum(), pl.len().alias("requests"))
     )
-    counts_plan = rows.select(pl.len().alias("rows"), pl.col("valid").not_().sum().alias("bad"))
+    counts_plan = rows.select(pl.len().alias("rows"))
+    # Positions of invalid rows come out of the same scan (polars shares it between plans).
+    bad_plan = rows.with_row_index("index").filter(pl.col("valid").not_()).select("index")
     try:
-        grouped, counts = pl.collect_all([grouped_plan, counts_plan])
+        grouped, counts, bad_rows = pl.collect_all([grouped_plan, counts_plan, bad_plan])
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
         return None
     if expected_rows is not None and counts["rows"][0] != expected_rows:
         return None
-    if counts["bad"][0]:
-        valid = rows.select(pl.col("valid")).collect().to_series()
-    else:
-        valid = pl.repeat(True, counts["rows"][0], eager=True)
+    bad_positions: list[int] = bad_rows["index"].to_list()
     grouped = grouped.with_columns(
         # chrono parses no hour without its minute: hour keys get ":00".
         pl.when(pl.col("key").str.len_bytes() == hour_len)
@@ -181,13 +200,13 @@ def totals_from_local(
     broken = grouped.filter(pl.col("local").is_null() | pl.col("offset").is_null())
     if broken.height:
         bad = (broken["key"] + "|" + broken["tz"]).unique()
-        valid = (
-            rows.select(
-                pl.col("valid") & (pl.col("key") + "|" + pl.col("tz")).is_in(bad.implode()).not_()
-            )
+        more = (
+            rows.with_row_index("index")
+            .filter(pl.col("valid") & (pl.col("key") + "|" + pl.col("tz")).is_in(bad.implode()))
+            .select("index")
             .collect()
-            .to_series()
         )
+        bad_positions = sorted(bad_positions + more["index"].to_list())
         grouped = grouped.filter(pl.col("local").is_not_null() & pl.col("offset").is_not_null())
     totals = (
         grouped.lazy()
@@ -201,4 +220,4 @@ def totals_from_local(
         .agg(pl.col("bytes").sum(), pl.col("requests").sum())
         .collect()
     )
-    return totals, valid.fill_null(False)
+    return totals, bad_positions

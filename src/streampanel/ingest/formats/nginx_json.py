@@ -143,7 +143,8 @@ def parse(block: bytes, apps: AppPattern) -> BlockResult:
             continue
         done = totals_from_local(frame.lazy(), minute_fmt, hour_len)
         assert done is not None  # an in-memory frame always reads
-        part, part_valid = done
+        part, bad = done
+        part_valid = frame["valid"].clone().scatter(bad, False) if bad else frame["valid"]
         totals.append(part)
         valid = valid | part_valid
     combined = (
