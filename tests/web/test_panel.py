@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,10 +23,16 @@ from tests.conftest import Credentials, MakeAccount
 from tests.server.conftest import signed_json
 
 
+def _client(runtime: Runtime, key_cache_seconds: float) -> TestClient:
+    settings = runtime.settings.model_copy(update={"key_cache_seconds": key_cache_seconds})
+    app = create_app(settings, runtime.engine, runtime.box, extra_routes=routes.routes())
+    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+
+
 @pytest.fixture
 def web(runtime: Runtime) -> Iterator[TestClient]:
-    app = create_app(runtime.settings, runtime.engine, runtime.box, extra_routes=routes.routes())
-    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+    """The app with key lookups uncached: a revoked key fails on its next call."""
+    with _client(runtime, 0) as client:
         yield client
 
 
@@ -189,3 +196,24 @@ def test_assets_are_served_by_the_package(web: TestClient) -> None:
         response = web.get(f"/panel/assets/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]
     assert "http" not in web.get("/panel/login").text.replace("http-equiv", "")
+
+
+def test_session_lookups_are_cached_like_api_keys(runtime: Runtime, creds: Credentials) -> None:
+    # As for API requests, a revoked key keeps working for at most key_cache_seconds.
+    with _client(runtime, 60) as web:
+        login(web, creds.cdn, creds.api_key, creds.secret)
+        token = web.cookies[session.COOKIE]
+        assert call_with_cookie(web, token) == 200
+        with write_transaction(runtime.engine) as conn:
+            assert accounts.revoke_api_key(conn, creds.api_key)
+        assert call_with_cookie(web, token) == 200
+        assert call_with_cookie(web, token[:-8] + "AAAAAAAA") == 401
+
+
+def test_a_session_of_another_secret_is_refused(runtime: Runtime, creds: Credentials) -> None:
+    with runtime.engine.connect() as conn:
+        key = accounts.find_active_key(conn, runtime.box, creds.api_key)
+    assert key is not None
+    forged = session.issue(runtime.box, replace(key, secret="0" * 64), time.time(), 60)
+    with _client(runtime, 0) as web:
+        assert call_with_cookie(web, forged) == 401

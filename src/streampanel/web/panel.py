@@ -60,12 +60,30 @@ async def _key(request: Request) -> ApiKey | None:
     if not token:
         return None
     state = _state(request)
+    # The API caches key lookups for key_cache_seconds; sessions get the same: a revoked key
+    # stops working within that time on both paths, and a dashboard's burst of calls costs
+    # one lookup.
+    cache: dict[str, tuple[float, ApiKey]] | None = getattr(request.app.state, "panel_keys", None)
+    if cache is None:
+        cache = request.app.state.panel_keys = {}
+    now = time.time()
+    cached = cache.get(token)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    opened = session.read(state.box, token, now)
+    if opened is None:
+        return None
 
     def lookup() -> ApiKey | None:
         with state.engine.connect() as conn:
-            return session.session_key(conn, state.box, token, time.time())
+            return session.session_key(conn, state.box, token, now)
 
-    return await run_in_threadpool(lookup)
+    key = await run_in_threadpool(lookup)
+    if key is not None and state.settings.key_cache_seconds > 0:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[token] = (min(now + state.settings.key_cache_seconds, opened.expires), key)
+    return key
 
 
 async def dashboard(request: Request) -> Response:
