@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from sqlalchemy import func, select
@@ -248,3 +249,30 @@ def test_read_only_keys_cannot_upload(env: Env, make_account) -> None:
     assert as_reader.call("aws.upload", path="sestore3/jb/videos/clip.mp4")["code"] == 403
     assert as_reader.call("aws.status")["code"] == 200
     assert _jobs(env) == 0
+
+
+def test_the_same_request_racing_itself_queues_one_job(env: Env) -> None:
+    _ready(env)
+    request = {
+        "command": "aws.upload",
+        "api_key": env.creds.api_key,
+        "timestamp": int(time.time()),
+        "cdn": 158,
+        "path": "sestore3/jb/videos/clip.mp4",
+    }
+    raw = sign_request(request, env.creds.secret).final_json.encode()
+    barrier = threading.Barrier(4)
+    answers: list[dict] = []
+
+    def send() -> None:
+        barrier.wait()
+        answers.append(env.call_raw(raw))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a["code"] for a in answers] == [200] * 4, answers
+    assert len({a["data"]["id"] for a in answers}) == 1
+    assert _jobs(env) == 1
