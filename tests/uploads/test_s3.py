@@ -221,3 +221,32 @@ def test_killed_while_completing_recognises_the_finished_object(
     )
     later = moto.requests[requests_before:]
     assert not [r for r in later if r.method in ("PUT", "POST")], later
+
+
+def test_failures_are_sorted_into_transient_and_permanent() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from streampanel.uploads.errors import PermanentFailure, TransientFailure
+    from streampanel.uploads.s3 import classify
+
+    def client_error(code: str, status: int) -> ClientError:
+        return ClientError(
+            {
+                "Error": {"Code": code, "Message": f"{code} says no"},
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            },
+            "UploadPart",
+        )
+
+    for code, status in (
+        ("AccessDenied", 403),
+        ("InvalidAccessKeyId", 403),
+        ("SignatureDoesNotMatch", 403),
+        ("NoSuchBucket", 404),
+    ):
+        failure = classify(client_error(code, status))
+        assert isinstance(failure, PermanentFailure)
+        assert failure.status == status and failure.message == f"{code}: {code} says no"
+    for code, status in (("SlowDown", 503), ("InternalError", 500), ("TooManyRequests", 429)):
+        assert isinstance(classify(client_error(code, status)), TransientFailure)
+    assert isinstance(classify(EndpointConnectionError(endpoint_url="http://x")), TransientFailure)
