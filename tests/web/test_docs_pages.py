@@ -66,7 +66,9 @@ def test_command_page(web: TestClient, name: str) -> None:
 
 
 def test_unknown_page_is_a_404(web: TestClient) -> None:
-    assert web.get("/docs/nope.html").status_code == 404
+    missing = web.get("/docs/nope.html")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == 404  # the API's envelope, never an HTML error page
     assert web.get("/docs/docs.css").headers["content-type"].startswith("text/css")
     assert web.get("/docs/favicon.svg").headers["content-type"].startswith("image/svg+xml")
 

@@ -217,3 +217,10 @@ def test_a_session_of_another_secret_is_refused(runtime: Runtime, creds: Credent
     forged = session.issue(runtime.box, replace(key, secret="0" * 64), time.time(), 60)
     with _client(runtime, 0) as web:
         assert call_with_cookie(web, forged) == 401
+
+
+def test_a_read_only_key_can_use_the_panel(web: TestClient, make_account: MakeAccount) -> None:
+    reader = make_account(160, apps=("ro-live",), read_only=True)
+    assert login(web, reader.cdn, reader.api_key, reader.secret).status_code == 303
+    body = panel_call(web, "video.getapps").json()
+    assert [a["name"] for a in body["data"]] == ["ro-live"]

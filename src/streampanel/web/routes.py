@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -26,12 +27,8 @@ async def docs_page(request: Request) -> Response:
     page = request.path_params.get("page", "index")
     html = docs_pages.render_page(page, _api_url(request))
     if html is None:
-        return HTMLResponse(
-            "<!doctype html><title>Not found</title><p>No such page. "
-            '<a href="index.html">All commands</a></p>',
-            status_code=404,
-            headers=_DOCS_HEADERS,
-        )
+        # The app's one 404 answer (the JSON envelope): no HTML error pages (DESIGN §1).
+        raise HTTPException(status_code=404)
     return HTMLResponse(html, headers=_DOCS_HEADERS)
 
 
