@@ -33,6 +33,13 @@ def asset(name: str) -> str:
     return resources.files("streampanel.web").joinpath("static", name).read_text()
 
 
+_CREDENTIALS_NOTE = (
+    "The examples use the documentation's example account (cdn 158 and its key and secret), "
+    "which exists only on a server started with <code>--demo</code>: put your own cdn, "
+    "api_key and secret in their place."
+)
+
+
 def _page(title: str, body: str, references: list[CommandReference], current: str = "") -> str:
     links = "\n".join(
         f'<li><a href="{escape(r.name)}.html"'
@@ -130,6 +137,7 @@ def command_page(
 {request_rows}
 </tbody></table>
 <h2>Example code</h2>
+<p>{_CREDENTIALS_NOTE}</p>
 {code}
 <h2>Example request (JSON)</h2>
 <p>As sent in the form field <code>json</code>, signed with the example secret at timestamp
@@ -170,6 +178,7 @@ secret.</li>
 member inserted before the final brace): the server cuts the member out of the bytes it
 receives and checks the rest, so any JSON serializer works.</li>
 </ol>
+<p>{_CREDENTIALS_NOTE}</p>
 <h2>Answers</h2>
 <p>Always a JSON object with <code>status</code> (<code>success</code> or <code>failure</code>),
 <code>code</code>, <code>message</code> and <code>handle_time</code>; a success carries the
