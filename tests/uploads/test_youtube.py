@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 
 import pytest
 
+from streampanel.store.tables.uploads import upload_jobs
 from tests.support.fake_youtube import FakeYouTube
 from tests.uploads.conftest import Env
 
@@ -116,3 +119,66 @@ def test_rate_limited_session_start_is_retried(yt_env: Env, fake_youtube: FakeYo
     yt_env.worker().run()
     status = yt_env.call("youtube.status", id=job_id)["data"]
     assert (status["state"], status["attempts"]) == ("done", 3)
+
+
+def test_stop_checkpoints_and_the_next_run_continues_the_session(
+    yt_env: Env, fake_youtube: FakeYouTube
+) -> None:
+    size = 10 * 256 * 1024
+    expected = _video(yt_env, size)
+    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="t")["data"][
+        "id"
+    ]
+    fake_youtube.chunk_delay = 0.05
+    first = yt_env.worker()
+
+    def stop_after_two_chunks() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if sum(s.received for s in fake_youtube.sessions.values()) >= 2 * 256 * 1024:
+                break
+            time.sleep(0.005)
+        first.stop()
+
+    threading.Thread(target=stop_after_two_chunks, daemon=True).start()
+    first.run()
+    job = yt_env.job(job_id)
+    assert job["state"] == "uploading" and job["lease_owner"] is None
+    assert "Interrupted" in job["message"] and job["attempts"] == 0
+    (session,) = fake_youtube.sessions.values()
+    assert 0 < session.received < size
+
+    fake_youtube.chunk_delay = 0.0
+    yt_env.worker().run()
+    job = yt_env.job(job_id)
+    assert job["state"] == "done" and job["attempts"] == 1
+    assert list(fake_youtube.sessions) == [session.id]
+    assert session.resent_bytes == 0 and session.status_queries == 1
+    assert fake_youtube.videos[job["youtube_id"]].sha256 == expected
+
+
+def test_killed_after_the_last_chunk_finds_the_finished_video(
+    yt_env: Env, fake_youtube: FakeYouTube
+) -> None:
+    """The session answered 200 but the worker died before recording it: the status query
+    of the resumed job gets the video back; nothing is uploaded twice."""
+    _video(yt_env, 3 * 256 * 1024)
+    job_id = yt_env.call("youtube.upload", path="sestore3/jb/videos/clip.mp4", title="t")["data"][
+        "id"
+    ]
+    yt_env.worker().run()
+    done = yt_env.job(job_id)
+    with yt_env.runtime.engine.begin() as conn:
+        conn.execute(
+            upload_jobs.update()
+            .where(upload_jobs.c.id == job_id)
+            .values(
+                state="uploading", status=202, youtube_id="", results="{}", due_at=done["created"]
+            )
+        )
+    (session,) = fake_youtube.sessions.values()
+    yt_env.worker().run()
+    again = yt_env.job(job_id)
+    assert again["state"] == "done" and again["youtube_id"] == done["youtube_id"]
+    assert len(fake_youtube.videos) == 1 and list(fake_youtube.sessions) == [session.id]
+    assert session.resent_bytes == 0 and session.status_queries == 1
