@@ -94,16 +94,26 @@ def _queue_job(env: dict[str, str], root: Path, endpoint: str, relative: str) ->
                 accounts.create_account(conn, 158, "bench")
                 accounts.create_storage_user(conn, 158, "bench")
                 store.set_destination(
-                    conn, runtime.box, 158, "aws",
+                    conn,
+                    runtime.box,
+                    158,
+                    "aws",
                     {"bucket": BUCKET, "region": "us-east-1", "endpoint_url": endpoint},
                     {"access_key": KEY_ID, "secret_key": SECRET},
                 )
             size = (root / "bench" / relative).stat().st_size
-            return store.create_job(conn, {
-                "account_id": 158, "kind": "aws", "path": f"{root.name}/bench/{relative}",
-                "destination_path": f"worker/{relative}", "bucket": BUCKET,
-                "acl": "private", "bytes_total": size,
-            })
+            return store.create_job(
+                conn,
+                {
+                    "account_id": 158,
+                    "kind": "aws",
+                    "path": f"{root.name}/bench/{relative}",
+                    "destination_path": f"worker/{relative}",
+                    "bucket": BUCKET,
+                    "acl": "private",
+                    "bytes_total": size,
+                },
+            )
     finally:
         runtime.close()
 
@@ -115,30 +125,63 @@ def _check_and_delete(s3: object, key: str, size: int) -> None:
     s3.delete_object(Bucket=BUCKET, Key=key)  # type: ignore[attr-defined]
 
 
-def _run_worker(env: dict[str, str], root: Path, endpoint: str, work: Path, size: int,
-                s3: object, rss: list[float]) -> float:
+def _run_worker(
+    env: dict[str, str],
+    root: Path,
+    endpoint: str,
+    work: Path,
+    size: int,
+    s3: object,
+    rss: list[float],
+) -> float:
     _queue_job(env, root, endpoint, "movie.mp4")
-    seconds, peak = _timed([sys.executable, "-m", "streampanel", "worker", "--burst"], env,
-                           work / "worker.log")
+    seconds, peak = _timed(
+        [sys.executable, "-m", "streampanel", "worker", "--burst"], env, work / "worker.log"
+    )
     rss.append(peak)
     _check_and_delete(s3, "worker/movie.mp4", size)
     return seconds
 
 
-def _run_cli(env: dict[str, str], endpoint: str, source: Path, work: Path, size: int,
-             s3: object) -> float:
+def _run_cli(
+    env: dict[str, str], endpoint: str, source: Path, work: Path, size: int, s3: object
+) -> float:
     seconds, _ = _timed(
-        [_aws_cli(), "s3", "cp", "--only-show-errors", "--endpoint-url", endpoint,
-         str(source), f"s3://{BUCKET}/cli/movie.mp4"], env, work / "cli.log")
+        [
+            _aws_cli(),
+            "s3",
+            "cp",
+            "--only-show-errors",
+            "--endpoint-url",
+            endpoint,
+            str(source),
+            f"s3://{BUCKET}/cli/movie.mp4",
+        ],
+        env,
+        work / "cli.log",
+    )
     _check_and_delete(s3, "cli/movie.mp4", size)
     return seconds
 
 
-def _run_boto3(env: dict[str, str], endpoint: str, source: Path, work: Path, size: int,
-               s3: object) -> float:
+def _run_boto3(
+    env: dict[str, str], endpoint: str, source: Path, work: Path, size: int, s3: object
+) -> float:
     seconds, _ = _timed(
-        [sys.executable, "-c", BOTO3_SCRIPT, endpoint, str(source), "boto3/movie.mp4",
-         KEY_ID, SECRET, BUCKET], env, work / "boto3.log")
+        [
+            sys.executable,
+            "-c",
+            BOTO3_SCRIPT,
+            endpoint,
+            str(source),
+            "boto3/movie.mp4",
+            KEY_ID,
+            SECRET,
+            BUCKET,
+        ],
+        env,
+        work / "boto3.log",
+    )
     _check_and_delete(s3, "boto3/movie.mp4", size)
     return seconds
 
@@ -157,11 +200,17 @@ def main() -> None:
         moto_log = (work / "moto.log").open("wb")
         moto = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=moto_log, stderr=subprocess.STDOUT,
+            stdout=moto_log,
+            stderr=subprocess.STDOUT,
         )
         try:
-            s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                              aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id=KEY_ID,
+                aws_secret_access_key=SECRET,
+            )
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -176,14 +225,16 @@ def main() -> None:
             _make_file(source, size)
 
             env = bench_env(work / "data")
-            env.update({
-                "STREAMPANEL_STORAGE_ROOTS": f'["{root}"]',
-                "STREAMPANEL_S3_PART_CONCURRENCY": str(options.part_concurrency),
-                "STREAMPANEL_WORKER_POLL_INTERVAL": "0.05",
-                "AWS_ACCESS_KEY_ID": KEY_ID,
-                "AWS_SECRET_ACCESS_KEY": SECRET,
-                "AWS_DEFAULT_REGION": "us-east-1",
-            })
+            env.update(
+                {
+                    "STREAMPANEL_STORAGE_ROOTS": f'["{root}"]',
+                    "STREAMPANEL_S3_PART_CONCURRENCY": str(options.part_concurrency),
+                    "STREAMPANEL_WORKER_POLL_INTERVAL": "0.05",
+                    "AWS_ACCESS_KEY_ID": KEY_ID,
+                    "AWS_SECRET_ACCESS_KEY": SECRET,
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                }
+            )
             results: dict[str, list[float]] = {"worker": [], "aws s3 cp": [], "boto3": []}
             rss: list[float] = []
             runners = {
@@ -197,7 +248,7 @@ def main() -> None:
             for round_number in range(options.repeat):
                 names = list(runners)
                 # Rotate the order each round so no uploader always goes first.
-                names = names[round_number % 3:] + names[: round_number % 3]
+                names = names[round_number % 3 :] + names[: round_number % 3]
                 for name in names:
                     results[name].append(runners[name]())
         finally:
@@ -208,17 +259,24 @@ def main() -> None:
     best = {name: min(times) for name, times in results.items()}
     reference = min(best["aws s3 cp"], best["boto3"])
     rows = [
-        [name, f"{best[name]:.2f}", f"{size / MiB / best[name]:.0f}",
-         f"{best[name] / reference:.2f}x"]
+        [
+            name,
+            f"{best[name]:.2f}",
+            f"{size / MiB / best[name]:.0f}",
+            f"{best[name] / reference:.2f}x",
+        ]
         for name in results
     ]
     print_table(
         f"Upload of {options.size_mib} MiB to a local moto_server (best of {options.repeat})",
-        ["uploader", "seconds", "MiB/s", "vs faster reference"], rows)
+        ["uploader", "seconds", "MiB/s", "vs faster reference"],
+        rows,
+    )
     print(f"\nworker peak RSS: {max(rss):.0f} MB (goal < 200 MB)")
     verdict = "meets" if best["worker"] <= 1.1 * reference else "misses"
-    print(f"worker / faster reference = {best['worker'] / reference:.2f}x "
-          f"({verdict} the 1.1x goal)")
+    print(
+        f"worker / faster reference = {best['worker'] / reference:.2f}x ({verdict} the 1.1x goal)"
+    )
 
 
 if __name__ == "__main__":

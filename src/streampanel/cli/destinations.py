@@ -107,6 +107,7 @@ def show(cdn: int = CdnOption) -> None:
 
 @app.command("remove")
 def remove(kind: str = typer.Argument(..., help="s3 or youtube"), cdn: int = CdnOption) -> None:
+    """Remove an account's S3 or YouTube destination."""
     stored_kind = {"s3": "aws", "aws": "aws", "youtube": "youtube"}.get(kind)
     if stored_kind is None:
         fail("kind must be s3 or youtube")

@@ -62,8 +62,13 @@ RESULT_FIELDS = (
 
 
 CHECKSUM_ALGORITHM = "CRC32"
-CHECKSUM_FIELDS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1",
-                   "ChecksumSHA256")
+CHECKSUM_FIELDS = (
+    "ChecksumCRC32",
+    "ChecksumCRC32C",
+    "ChecksumCRC64NVME",
+    "ChecksumSHA1",
+    "ChecksumSHA256",
+)
 
 
 def _part(number: int, source: dict[str, Any]) -> dict[str, Any]:
@@ -285,7 +290,9 @@ class S3Transfer:
             part_size = part_size_for(size)
             count = -(-size // part_size)
             created = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=self.key, ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+                Bucket=self.bucket,
+                Key=self.key,
+                ChecksumAlgorithm=CHECKSUM_ALGORITHM,
                 **self.object_args,
             )
             upload_id = str(created["UploadId"])

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from streampanel.errors import InvalidParameter, UnknownObject
 from streampanel.secretbox import SecretBox
@@ -106,7 +107,13 @@ class Worker:
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
-            job = self._claim()
+            try:
+                job = self._claim()
+            except SQLAlchemyError as exc:
+                # The store is away (restart, network): wait and try again, don't die.
+                log.warning("cannot claim jobs: %s", exc.__class__.__name__)
+                self.stopping.wait(max(1.0, self.settings.worker_poll_interval))
+                continue
             if job is None:
                 if self.burst and not self._work_left():
                     return
