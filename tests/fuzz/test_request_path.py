@@ -226,3 +226,16 @@ def test_sizes(fuzz_api, size: int, encoding: str) -> None:
         assert body["code"] == 413
     else:
         assert body["status"] == "success"
+
+
+@pytest.mark.parametrize("value", [10**20, -(10**20), "99999999999999999999", 253402300800])
+def test_absurd_unix_seconds_are_a_400(fuzz_api, value: Any) -> None:
+    client, creds = fuzz_api
+    for command, params in (
+        ("video.servers", {"app": "demo-origin", "starttime": value}),
+        ("disk.usage", {"cpu": "", "starttime": value}),
+        ("viewer.livedetailed", {"app": "demo-origin", "url": "*", "starttime": value}),
+    ):
+        body = post(client, *wrap("json", signed(creds, command, **params).encode()))
+        assert body["code"] == 400, body
+        assert "'starttime'" in body["message"]

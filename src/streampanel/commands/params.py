@@ -54,9 +54,18 @@ def _app_selector(value: Any) -> list[int | str]:
     return selector
 
 
+def _from_unix(value: Any) -> datetime:
+    """Unix seconds (int or digit string) as naive UTC; absurd values are a ValueError."""
+    try:
+        return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        # Linux answers OSError (EOVERFLOW) for timestamps past year 9999.
+        raise ValueError("unix seconds out of range") from None
+
+
 def _start_date(value: Any) -> date:
     if _is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
-        return datetime.fromtimestamp(int(value), UTC).date()
+        return _from_unix(value).date()
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d", "%Y-%m"):
             try:
@@ -68,7 +77,7 @@ def _start_date(value: Any) -> date:
 
 def _date_time(value: Any) -> datetime:
     if _is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
-        return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
+        return _from_unix(value)
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
             try:
