@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -38,7 +39,9 @@ def _rtmp_module() -> str:
 NGINX_CONF = """
 load_module {module};
 daemon off;
-worker_processes 1;
+# One process, as the test's user: a root master would hand HLS files to www-data, which
+# cannot enter pytest's private temporary directories.
+master_process off;
 error_log {dir}/error.log warn;
 pid {dir}/nginx.pid;
 events {{ worker_connections 256; }}
@@ -48,6 +51,10 @@ rtmp {{
     application live {{
       live on;
       push rtmp://127.0.0.1:{rtmp}/backup;
+      hls on;
+      hls_path {dir}/hls;
+      hls_fragment 1s;
+      hls_playlist_length 4s;
     }}
     application backup {{
       live on;
@@ -55,7 +62,7 @@ rtmp {{
   }}
 }}
 http {{
-  access_log off;
+  access_log {dir}/access.log combined;
   client_body_temp_path {dir}/body;
   proxy_temp_path {dir}/proxy;
   fastcgi_temp_path {dir}/fastcgi;
@@ -63,7 +70,11 @@ http {{
   scgi_temp_path {dir}/scgi;
   server {{
     listen 127.0.0.1:{http};
-    location /stat {{ rtmp_stat all; }}
+    location /stat {{ access_log off; rtmp_stat all; }}
+    location /live/ {{
+      types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
+      alias {dir}/hls/;
+    }}
   }}
 }}
 """
@@ -152,14 +163,21 @@ def _collect_once(store_settings: Settings, stat_url: str) -> str:
     return result.stdout
 
 
-def test_players_counted_relays_and_publishers_not(
-    live_api: LiveServer,
-    make_account: MakeAccount,
-    store_settings: Settings,
-    processes: Processes,
-    tmp_path: Path,
-) -> None:
-    creds = make_account(158, apps=("live", "backup"))
+@dataclass
+class Origin:
+    rtmp: int
+    http: int
+    dir: Path
+
+    @property
+    def stat_url(self) -> str:
+        return f"http://127.0.0.1:{self.http}/stat"
+
+
+@pytest.fixture
+def origin(processes: Processes, tmp_path: Path) -> Origin:
+    """nginx-rtmp with /stat, a push relay to backup/ and HLS, and one generated stream
+    published as live/alpha and live/beta."""
     rtmp, http = free_port(), free_port()
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp_path / sub).mkdir()
@@ -191,6 +209,9 @@ def test_players_counted_relays_and_publishers_not(
             "zerolatency",
             "-g",
             "20",
+            # tee's outputs need the H.264 headers up front (nginx-rtmp's HLS reads them).
+            "-flags",
+            "+global_header",
             "-map",
             "0:v",
             "-f",
@@ -200,6 +221,18 @@ def test_players_counted_relays_and_publishers_not(
     )
     # publisher + push relay listed on each live/ stream.
     _wait_for(lambda: _players_listed(stat_url) == {n: 2 for n in PLAYERS}, "publish and relay")
+    return Origin(rtmp, http, tmp_path)
+
+
+def test_players_counted_relays_and_publishers_not(
+    live_api: LiveServer,
+    make_account: MakeAccount,
+    store_settings: Settings,
+    processes: Processes,
+    origin: Origin,
+) -> None:
+    creds = make_account(158, apps=("live", "backup"))
+    stat_url, rtmp = origin.stat_url, origin.rtmp
     players = [
         processes.start(
             f"player-{name}-{i}",
@@ -243,3 +276,77 @@ def test_players_counted_relays_and_publishers_not(
         _collect_once(store_settings, stat_url)
         rows = client.viewer_livedetailed(app="live", url=["alpha", "beta"])
         assert [(r["stream"], r["viewers"]) for r in rows] == [("alpha", 0), ("beta", 0)]
+
+
+def test_hls_viewers_from_the_real_access_log(
+    live_api: LiveServer,
+    make_account: MakeAccount,
+    store_settings: Settings,
+    processes: Processes,
+    origin: Origin,
+) -> None:
+    creds = make_account(158, apps=("live",))
+    playlist = {name: f"http://127.0.0.1:{origin.http}/live/{name}.m3u8" for name in PLAYERS}
+    # Watch the files, not the URLs: a fetch by the test would be a viewer too.
+    _wait_for(
+        lambda: all((origin.dir / "hls" / f"{name}.m3u8").exists() for name in playlist),
+        "HLS playlists",
+    )
+    hls_players = {"alpha": 3, "beta": 1}
+    for name, count in hls_players.items():
+        for i in range(count):
+            processes.start(
+                f"hls-{name}-{i}",
+                [
+                    "ffmpeg",
+                    "-nostdin",
+                    "-loglevel",
+                    "warning",
+                    "-user_agent",
+                    f"player-{i}",
+                    "-i",
+                    playlist[name],
+                    "-c",
+                    "copy",
+                    "-f",
+                    "null",
+                    "-",
+                ],
+            )
+    log = origin.dir / "access.log"
+
+    def segments_fetched_by_all() -> bool:
+        text = log.read_text()
+        return all(
+            sum(f'"player-{i}"' in line and f"/live/{name}-" in line for line in text.splitlines())
+            >= 2
+            for name, count in hls_players.items()
+            for i in range(count)
+        )
+
+    _wait_for(segments_fetched_by_all, "HLS players fetching segments")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streampanel",
+            "collect",
+            "hls",
+            "--server",
+            "E2E",
+            "--log",
+            str(log),
+            "--once",
+        ],
+        env={**server_env(store_settings), "PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    with Client(live_api.api_url, creds.cdn, creds.api_key, creds.secret) as client:
+        rows = client.viewer_livedetailed(app="live", url="*")
+    assert [(r["stream"], r["protocol"], r["viewers"]) for r in rows] == [
+        ("alpha", "hls", 3),
+        ("beta", "hls", 1),
+    ]
