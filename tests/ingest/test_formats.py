@@ -146,3 +146,18 @@ def test_rejected_lines_found_by_position(monkeypatch: pytest.MonkeyPatch) -> No
         bad = sorted(rng.sample(range(len(lines)), rng.randint(0, len(lines))))
         expected = [line.removesuffix(b"\r") for line in (lines[i] for i in bad)]
         assert common.rejected_lines(block, bad) == expected
+
+
+def test_zones_with_odd_minutes_split_by_the_minute() -> None:
+    parser = make_parser("nginx-combined", APP_PATTERN)
+    block = b"".join(
+        b"1.2.3.4 - - [01/Jan/2024:" + t + b' +0530] "GET /x/y HTTP/1.1" 200 10 "-" "-"\n'
+        for t in (b"05:20:00", b"05:40:00", b"23:30:00", b"05:xx:00")
+    )
+    result = parser.parse(block)
+    # 05:20 +0530 is 23:50 UTC the day before; 05:40 is 00:10 UTC.
+    assert sorted(result.totals.rows()) == [
+        (date(2023, 12, 31), "x", 10, 1),
+        (date(2024, 1, 1), "x", 20, 2),
+    ]
+    assert result.rejects == [block.splitlines()[3]]

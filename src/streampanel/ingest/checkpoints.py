@@ -14,7 +14,6 @@ so rejected lines too are kept exactly once.
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -79,15 +78,16 @@ class RejectsFile:
                 handle.truncate(self.length)
 
     def append(self, lines: list[bytes]) -> int:
-        """Write ``lines`` durably; returns the new committed-to-be length."""
+        """Append ``lines``; returns the length to commit with the block."""
         if not lines:
             return self.length
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = b"\n".join(lines) + b"\n"
+        # Written (to the page cache) before the commit that counts these lines: a killed
+        # process loses nothing.  No fsync per block (it cost ~10 % of ingest time): after
+        # a power loss the last lines may be missing, never doubled.
         with self.path.open("ab") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         self.length += len(data)
         return self.length
 

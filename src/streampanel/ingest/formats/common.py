@@ -137,8 +137,10 @@ class AppPattern:
 
 
 def _offset_minutes(tz: pl.Expr) -> pl.Expr:
-    """``+hhmm`` / ``+hh:mm`` / ``Z`` -> minutes east of UTC; null when malformed."""
-    compact = tz.str.replace(":", "", literal=True)
+    """``+hhmm`` / ``+hh:mm`` / ``Z`` -> minutes east of UTC; null when malformed.
+
+    A trailing ``]`` (combined's ``+hhmm]`` as split) is ignored."""
+    compact = tz.str.strip_chars_end("]").str.replace(":", "", literal=True)
     sign = (
         pl.when(compact.str.slice(0, 1) == "+")
         .then(1)
@@ -164,7 +166,11 @@ def local_key(time: pl.Expr, tz: pl.Expr, hour_len: int, minute_len: int) -> pl.
 
 
 def totals_from_local(
-    rows: pl.LazyFrame, minute_format: str, hour_len: int, expected_rows: int | None = None
+    rows: pl.LazyFrame,
+    minute_format: str,
+    hour_len: int,
+    expected_rows: int | None = None,
+    minute_key: pl.Expr | None = None,
 ) -> tuple[pl.DataFrame, list[int]] | None:
     """Group valid rows (``key, tz, app, bytes, valid``) into UTC-day totals.
 
@@ -172,6 +178,9 @@ def totals_from_local(
     zone that turned out malformed), in order; None when the frame does not
     have ``expected_rows`` rows (the caller's row-per-line assumption failed) or polars
     could not read it.  One pass over the data when every row is valid, the usual case.
+
+    With ``minute_key``, ``key`` is cut to the hour for every row, and only rows in zones
+    with an odd minute offset (``+0530``: rare) are grouped again by ``minute_key``.
     """
     grouped_plan = (
         rows.filter(pl.col("valid"))
@@ -188,6 +197,21 @@ def totals_from_local(
     if expected_rows is not None and counts["rows"][0] != expected_rows:
         return None
     bad_positions: list[int] = bad_rows["index"].to_list()
+    key = pl.col("key")
+    if minute_key is not None:
+        minutes = pl.col("tz").str.strip_chars_end("]").str.replace(":", "", literal=True)
+        odd = grouped.filter(minutes.str.slice(3, 2) != "00")["tz"].unique()
+        if odd.len():
+            in_odd = pl.col("tz").is_in(odd.implode())
+            key = pl.when(in_odd).then(minute_key).otherwise(pl.col("key"))
+            again = (
+                rows.filter(pl.col("valid") & in_odd)
+                .with_columns(minute_key.alias("key"))
+                .group_by("key", "tz", "app")
+                .agg(pl.col("bytes").sum(), pl.len().alias("requests"))
+                .collect()
+            )
+            grouped = pl.concat([grouped.filter(in_odd.not_()), again.select(grouped.columns)])
     grouped = grouped.with_columns(
         # chrono parses no hour without its minute: hour keys get ":00".
         pl.when(pl.col("key").str.len_bytes() == hour_len)
@@ -202,7 +226,7 @@ def totals_from_local(
         bad = (broken["key"] + "|" + broken["tz"]).unique()
         more = (
             rows.with_row_index("index")
-            .filter(pl.col("valid") & (pl.col("key") + "|" + pl.col("tz")).is_in(bad.implode()))
+            .filter(pl.col("valid") & (key + "|" + pl.col("tz")).is_in(bad.implode()))
             .select("index")
             .collect()
         )

@@ -23,7 +23,6 @@ import polars as pl
 from streampanel.ingest.formats.common import (
     AppPattern,
     BlockResult,
-    local_key,
     rejected_lines,
     split_lines,
     totals_from_local,
@@ -52,7 +51,8 @@ _MINUTE = "%d/%b/%Y:%H:%M"
 
 
 def _csv_rows(block: bytes) -> pl.LazyFrame:
-    rows = pl.scan_csv(
+    # time and tz as split: "[dd/Mon/yyyy:HH:MM:SS" and "+hhmm]".
+    return pl.scan_csv(
         block,
         has_header=False,
         separator=" ",
@@ -61,57 +61,65 @@ def _csv_rows(block: bytes) -> pl.LazyFrame:
         truncate_ragged_lines=True,
         missing_columns="insert",
         extra_columns="ignore",
-    )
-    time, tz = pl.col("time"), pl.col("tz")
-    ok = (
-        (time.str.len_bytes() == 21)
-        & time.str.starts_with("[")
-        & (tz.str.len_bytes() == 6)
-        & tz.str.ends_with("]")
-    )
-    return rows.with_columns(
-        time.str.slice(1),
-        tz.str.slice(0, 5),
-        ok.fill_null(False).alias("valid"),
-    )
+    ).with_columns(pl.col("remote_addr").is_not_null().alias("valid"))
 
 
 def _regex_rows(block: bytes) -> pl.LazyFrame:
     text = pl.Series("line", [line.decode("utf-8", "replace") for line in split_lines(block)])
     rows = text.str.extract_groups(_LINE).struct.rename_fields(list(FIELDS)).struct.unnest()
-    return rows.lazy().with_columns(pl.col("remote_addr").is_not_null().alias("valid"))
+    return rows.lazy().with_columns(
+        ("[" + pl.col("time")).alias("time"),
+        (pl.col("tz") + "]").alias("tz"),
+        pl.col("remote_addr").is_not_null().alias("valid"),
+    )
 
 
 def parse_rows(block: bytes) -> pl.DataFrame:
     """One row per line of ``block`` (complete lines, ending with a newline): the fields
-    above as strings and ``valid``."""
+    above as strings (``time`` as ``dd/Mon/yyyy:HH:MM:SS``, ``tz`` as ``+hhmm``) and
+    ``valid`` (the line has the format's shape)."""
     try:
         rows = _csv_rows(block).collect()
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
         rows = None
     if rows is None or rows.height != block.count(b"\n"):
         rows = _regex_rows(block).collect()
-    return rows
+    shaped = (pl.col("time").str.len_bytes() == 21) & (pl.col("tz").str.len_bytes() == 6)
+    return rows.with_columns(
+        pl.col("time").str.slice(1),
+        pl.col("tz").str.slice(0, 5),
+        (pl.col("valid") & shaped).fill_null(False),
+    )
 
 
 def _shaped(rows: pl.LazyFrame, apps: AppPattern) -> pl.LazyFrame:
+    # Cheap per-row work only: the time and zone are checked on the few groups they form
+    # (a malformed one fails to parse there and its lines are rejected).
     size = pl.col("bytes")
-    sent = pl.when(size == "-").then(0).otherwise(size.cast(pl.Int64, strict=False))
-    status_ok = pl.col("status").str.len_bytes() == 3
+    sent = size.cast(pl.Int64, strict=False)
+    ok = (sent.is_not_null() | (size == "-")) & (pl.col("status").str.len_bytes() == 3)
     return rows.select(
-        local_key(pl.col("time"), pl.col("tz"), _HOUR_LEN, _MINUTE_LEN).alias("key"),
+        pl.col("time").str.slice(1, _HOUR_LEN).alias("key"),
+        pl.col("time"),
         pl.col("tz"),
         apps.from_request(pl.col("request")).alias("app"),
-        sent.alias("bytes"),
-        (pl.col("valid") & status_ok & sent.is_not_null()).fill_null(False).alias("valid"),
+        sent.fill_null(0).alias("bytes"),
+        (pl.col("valid") & ok).fill_null(False).alias("valid"),
     )
+
+
+_MINUTE_KEY = pl.col("time").str.slice(1, _MINUTE_LEN)
 
 
 def parse(block: bytes, apps: AppPattern) -> BlockResult:
     lines = block.count(b"\n")
-    done = totals_from_local(_shaped(_csv_rows(block), apps), _MINUTE, _HOUR_LEN, lines)
+    done = totals_from_local(
+        _shaped(_csv_rows(block), apps), _MINUTE, _HOUR_LEN, lines, _MINUTE_KEY
+    )
     if done is None:  # not one CSV row per line: the per-line regex
-        done = totals_from_local(_shaped(_regex_rows(block), apps), _MINUTE, _HOUR_LEN, lines)
+        done = totals_from_local(
+            _shaped(_regex_rows(block), apps), _MINUTE, _HOUR_LEN, lines, _MINUTE_KEY
+        )
     assert done is not None
-    totals, valid = done
-    return BlockResult(totals, lines, rejected_lines(block, valid))
+    totals, bad = done
+    return BlockResult(totals, lines, rejected_lines(block, bad))
