@@ -229,3 +229,31 @@ def test_no_data_is_an_empty_list(runtime: Runtime, make_account: MakeAccount) -
     creds = make_account(158, apps=("demo-live",))
     assert livedetailed(runtime, creds, app="demo-live", url="*") == []
     assert livedetailed(runtime, creds, app="demo-live", url="*", starttime=NOW - 60) == []
+
+
+def test_a_collector_closes_only_streams_of_its_own_vhost(
+    runtime: Runtime, make_account: MakeAccount
+) -> None:
+    creds = make_account(158, apps=("demo-live",))
+    _servers(runtime)
+    store_report(
+        runtime.engine,
+        "HML",
+        "rtmp",
+        NOW - 60,
+        [StreamCount("edge", "demo-live", "a", 1)],
+        vhosts={"edge"},
+    )
+    store_report(
+        runtime.engine,
+        "HML",
+        "rtmp",
+        NOW,
+        [StreamCount("origin", "demo-live", "b", 2)],
+        vhosts={"origin"},
+    )
+    rows = livedetailed(runtime, creds, app="demo-live", url="*")
+    assert [(r["vhost"], r["stream"]) for r in rows] == [("edge", "a"), ("origin", "b")]
+    store_report(runtime.engine, "HML", "rtmp", NOW + 60, [], vhosts={"edge"})
+    rows = livedetailed(runtime, creds, app="demo-live", url="*", now=NOW + 60)
+    assert [(r["vhost"], r["stream"]) for r in rows] == [("origin", "b")]

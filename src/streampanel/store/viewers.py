@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    insert,
     or_,
     select,
     true,
@@ -101,8 +100,12 @@ def _stream_ids(
         known[key] = dict(row)
     missing = [k for k in wanted if k not in known]
     if missing:
+        # Two reporters of one server may create the same stream at once: first one wins.
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         conn.execute(
-            insert(viewer_streams),
+            dialect.insert(viewer_streams).on_conflict_do_nothing(
+                index_elements=["server_id", "vhost", "app", "stream", "protocol"]
+            ),
             [
                 {
                     "server_id": server_id,
@@ -130,11 +133,13 @@ def record_snapshot(
     counts: Iterable[StreamCount],
     *,
     complete: bool = True,
+    vhosts: Collection[str] | None = None,
 ) -> RecordResult:
     """Store one server's report at ``time`` (unix seconds).
 
-    ``complete`` says the report lists every stream the server has for ``protocol``: streams
-    it no longer lists get a zero row and leave "live now".  A report older than a stream's
+    ``complete`` says the report lists every stream the server has for ``protocol`` (in
+    ``vhosts``, when given: a collector reports one vhost): streams it no longer lists get a
+    zero row and leave "live now".  A report older than a stream's
     latest row goes to history only.
     """
     merged = _merge(counts)
@@ -156,7 +161,12 @@ def record_snapshot(
     closed = 0
     if complete:
         for key, stream in streams.items():
-            if key not in merged and stream["live"] and stream["last_time"] <= time:
+            if (
+                key not in merged
+                and stream["live"]
+                and stream["last_time"] <= time
+                and (vhosts is None or key[0] in vhosts)
+            ):
                 snapshot_rows.append(
                     {"stream_id": stream["id"], "time": time, "viewers": 0, "estimated": False}
                 )

@@ -54,7 +54,8 @@ class RtmpCollector:
         document = self.fetch()
         counts = parse_stat(document, self.vhost)
         at = int(now if now is not None else time.time())
-        stored = store_report(self.engine, self.server, PROTOCOL, at, counts)
+        # Only this collector's vhost: another collector may report the server's other vhosts.
+        stored = store_report(self.engine, self.server, PROTOCOL, at, counts, vhosts={self.vhost})
         return PollResult(at, len(counts), sum(c.viewers for c in counts), stored)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:

@@ -81,7 +81,11 @@ class HlsCollector:
 
     def _store(self, snapshots: list[HlsSnapshot]) -> RecordResult:
         return store_reports(
-            self.engine, self.server, PROTOCOL, [(s.time, s.counts) for s in snapshots]
+            self.engine,
+            self.server,
+            PROTOCOL,
+            [(s.time, s.counts) for s in snapshots],
+            vhosts={self.vhost},
         )
 
     def replay(self) -> tuple[int, RecordResult]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import Engine
 
@@ -17,15 +17,26 @@ Report = tuple[int, Sequence[StreamCount]]
 
 
 def store_reports(
-    engine: Engine, server: str, protocol: str, reports: Iterable[Report], *, complete: bool = True
+    engine: Engine,
+    server: str,
+    protocol: str,
+    reports: Iterable[Report],
+    *,
+    complete: bool = True,
+    vhosts: Collection[str] | None = None,
 ) -> RecordResult:
-    """Record reports ``(unix time, counts)`` of ``server`` (created on first sight), in order."""
+    """Record reports ``(unix time, counts)`` of ``server`` (created on first sight), in order.
+
+    ``complete``/``vhosts``: see :func:`streampanel.store.viewers.record_snapshot`.
+    """
     rows = closed = 0
     estimated: set[str] = set()
     with write_transaction(engine) as conn:
         server_id = accounts.get_or_create_server(conn, server)
         for at, counts in reports:
-            result = record_snapshot(conn, server_id, protocol, at, counts, complete=complete)
+            result = record_snapshot(
+                conn, server_id, protocol, at, counts, complete=complete, vhosts=vhosts
+            )
             rows += result.rows
             closed += result.closed
             estimated.update(f"{c.app}/{c.stream}" for c in counts if c.estimated)
@@ -48,6 +59,9 @@ def store_report(
     counts: Sequence[StreamCount],
     *,
     complete: bool = True,
+    vhosts: Collection[str] | None = None,
 ) -> RecordResult:
     """Record one report of ``server`` at ``time`` (unix seconds)."""
-    return store_reports(engine, server, protocol, [(time, counts)], complete=complete)
+    return store_reports(
+        engine, server, protocol, [(time, counts)], complete=complete, vhosts=vhosts
+    )
