@@ -139,8 +139,8 @@ def record_snapshot(
 
     ``complete`` says the report lists every stream the server has for ``protocol`` (in
     ``vhosts``, when given: a collector reports one vhost): streams it no longer lists get a
-    zero row and leave "live now".  A report older than a stream's
-    latest row goes to history only.
+    zero row and leave "live now".  A report older than a stream's latest row goes to
+    history only.
     """
     merged = _merge(counts)
     streams = _stream_ids(conn, server_id, protocol, merged)
