@@ -30,7 +30,7 @@ from streampanel.storage import resolve_stored_file
 from streampanel.store import accounts
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction
-from streampanel.uploads import backoff, callbacks, s3, youtube
+from streampanel.uploads import backoff, callbacks
 from streampanel.uploads.errors import (
     Interrupted,
     LeaseLost,
@@ -264,9 +264,15 @@ class Worker:
             destination = store.get_destination(conn, self.box, job["account_id"], job["kind"])
         if destination is None:
             raise PermanentFailure(f"No {job['kind']} destination is configured", 409)
+        # boto3 and the Google client load on first use: every CLI command imports this
+        # module (through serve), and most never upload.
         if job["kind"] == "aws":
+            from streampanel.uploads import s3
+
             results, message = s3.upload(job, destination, path, lease, self.settings)
             return results, "", message
+        from streampanel.uploads import youtube
+
         return youtube.upload(job, destination, path, lease, self.settings)
 
     # --- callbacks -----------------------------------------------------------------
