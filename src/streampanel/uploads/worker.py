@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -173,6 +174,7 @@ class Worker:
 
     def _upload(self, job: dict[str, Any], lease: Lease) -> bool:
         """Run the transfer; True when the job reached a final state (callback may follow)."""
+        started = time.perf_counter()
         try:
             results, youtube_id, message = self._transfer(job, lease)
         except Interrupted:
@@ -205,7 +207,7 @@ class Worker:
             bytes_done=job["bytes_total"],
             completing=None,
         )
-        log.info("job %s: done (%s)", job["id"], message)
+        log.info("job %s: done in %.2f s (%s)", job["id"], time.perf_counter() - started, message)
         return True
 
     def _failed(self, job: dict[str, Any], lease: Lease, failure: UploadFailure) -> bool:
