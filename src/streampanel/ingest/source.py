@@ -144,16 +144,17 @@ def open_content(path: str) -> Content:
 
 def prefetched_blocks(
     content: Content, size: int, *, final: bool, depth: int = 2
-) -> Iterator[tuple[bytes, int, int]]:
-    """``(block, content position after it, unfinished)`` read ahead by a thread.
+) -> Iterator[tuple[bytes, int, int, int]]:
+    """``(block, content position after it, unfinished, newlines)`` read ahead by a thread.
 
-    Reading (a copy out of the page cache, or gunzip) overlaps the parsing of the previous
-    block: both release the GIL.  Ends after the first empty block.
+    Reading (a copy out of the page cache, or gunzip) and counting the block's lines
+    overlap the parsing of the previous block, which runs in polars without the GIL.
+    Ends after the first empty block.
     """
-    blocks: queue.Queue[tuple[bytes, int, int] | BaseException] = queue.Queue(depth)
+    blocks: queue.Queue[tuple[bytes, int, int, int] | BaseException] = queue.Queue(depth)
     closed = threading.Event()
 
-    def put(item: tuple[bytes, int, int] | BaseException) -> bool:
+    def put(item: tuple[bytes, int, int, int] | BaseException) -> bool:
         while not closed.is_set():
             try:
                 blocks.put(item, timeout=0.1)
@@ -166,7 +167,8 @@ def prefetched_blocks(
         try:
             while True:
                 block, unfinished = content.read_block(size, final=final)
-                if not put((block, content.position, unfinished)) or not block:
+                item = (block, content.position, unfinished, block.count(b"\n"))
+                if not put(item) or not block:
                     return
         except BaseException as exc:  # handed to the consumer, raised there
             put(exc)

@@ -17,7 +17,9 @@ from streampanel.ingest.formats.common import AppPattern, BlockResult
 
 
 class Parser(Protocol):
-    def parse(self, block: bytes) -> BlockResult: ...
+    def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
+        """Parse a block of complete lines (``lines``: its newline count, when known)."""
+        ...
 
     def state(self) -> str:
         """JSON of what must survive to the next block (committed with the offset)."""
@@ -29,8 +31,8 @@ class _Stateless:
         self._parse = module.parse  # type: ignore[attr-defined]
         self._apps = apps
 
-    def parse(self, block: bytes) -> BlockResult:
-        return self._parse(block, self._apps)  # type: ignore[no-any-return]
+    def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
+        return self._parse(block, self._apps, lines)  # type: ignore[no-any-return]
 
     def state(self) -> str:
         return "{}"

@@ -61,7 +61,7 @@ def _csv_rows(block: bytes) -> pl.LazyFrame:
         truncate_ragged_lines=True,
         missing_columns="insert",
         extra_columns="ignore",
-    ).with_columns(pl.col("remote_addr").is_not_null().alias("valid"))
+    ).with_columns(pl.col("tz").is_not_null().alias("valid"))
 
 
 def _regex_rows(block: bytes) -> pl.LazyFrame:
@@ -94,10 +94,11 @@ def parse_rows(block: bytes) -> pl.DataFrame:
 
 def _shaped(rows: pl.LazyFrame, apps: AppPattern) -> pl.LazyFrame:
     # Cheap per-row work only: the time and zone are checked on the few groups they form
-    # (a malformed one fails to parse there and its lines are rejected).
+    # (a malformed or shifted one fails to parse there and its lines are rejected), and
+    # the size must be a number.
     size = pl.col("bytes")
     sent = size.cast(pl.Int64, strict=False)
-    ok = (sent.is_not_null() | (size == "-")) & (pl.col("status").str.len_bytes() == 3)
+    ok = sent.is_not_null() | (size == "-")
     return rows.select(
         pl.col("time").str.slice(1, _HOUR_LEN).alias("key"),
         pl.col("time"),
@@ -111,8 +112,8 @@ def _shaped(rows: pl.LazyFrame, apps: AppPattern) -> pl.LazyFrame:
 _MINUTE_KEY = pl.col("time").str.slice(1, _MINUTE_LEN)
 
 
-def parse(block: bytes, apps: AppPattern) -> BlockResult:
-    lines = block.count(b"\n")
+def parse(block: bytes, apps: AppPattern, lines: int | None = None) -> BlockResult:
+    lines = block.count(b"\n") if lines is None else lines
     done = totals_from_local(
         _shaped(_csv_rows(block), apps), _MINUTE, _HOUR_LEN, lines, _MINUTE_KEY
     )

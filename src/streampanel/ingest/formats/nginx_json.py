@@ -86,7 +86,7 @@ def _utc_from_msec(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def parse(block: bytes, apps: AppPattern) -> BlockResult:
+def parse(block: bytes, apps: AppPattern, lines: int | None = None) -> BlockResult:
     rows = parse_rows(block)
     rows = _utc_from_msec(rows)
     url = pl.coalesce(pl.col("uri"), pl.col("request_uri"))

@@ -124,7 +124,7 @@ class WowzaParser:
             self.last.pop(client, None)  # the session is over: keep the state small
         return increase
 
-    def parse(self, block: bytes) -> BlockResult:
+    def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
         totals: dict[tuple[date, str], list[int]] = {}
         rejects: list[bytes] = []
         lines = block.split(b"\n")
