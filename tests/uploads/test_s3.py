@@ -250,3 +250,24 @@ def test_failures_are_sorted_into_transient_and_permanent() -> None:
     for code, status in (("SlowDown", 503), ("InternalError", 500), ("TooManyRequests", 429)):
         assert isinstance(classify(client_error(code, status)), TransientFailure)
     assert isinstance(classify(EndpointConnectionError(endpoint_url="http://x")), TransientFailure)
+
+
+def test_a_job_failing_for_good_aborts_its_multipart_upload(
+    env: Env, moto: MotoServer, bucket: str
+) -> None:
+    env.set_s3(moto.url, bucket)
+    path = env.write("jb/vanishing.mp4", b"x" * (9 * MiB))
+    job_id = env.call("aws.upload", path="sestore3/jb/vanishing.mp4")["data"]["id"]
+    s3 = s3_client(moto.url)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="vanishing.mp4")["UploadId"]
+    with env.runtime.engine.begin() as conn:
+        conn.execute(
+            upload_jobs.update()
+            .where(upload_jobs.c.id == job_id)
+            .values(remote_session=upload_id, part_size=8 * MiB, state="uploading", attempts=1)
+        )
+    path.unlink()
+    env.worker().run()
+    job = env.job(job_id)
+    assert (job["state"], job["status"]) == ("failed", 404)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

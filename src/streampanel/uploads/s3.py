@@ -384,3 +384,21 @@ def upload(
         raise PermanentFailure(f"Stored file {job['path']} is missing", 404)
     results = S3Transfer(job, destination, path, lease, settings).run()
     return results, "Successfully Uploaded to AWS"
+
+
+def abandon(job: dict[str, Any], destination: Destination, settings: Settings) -> None:
+    """Abort the multipart upload of a job that failed for good, so its parts stop costing
+    storage (best effort: the reason it failed may stop this too; bucket lifecycle rules
+    that abort incomplete uploads are the backstop)."""
+    if not job.get("remote_session") or job.get("completing"):
+        return
+    client = make_client(destination, settings)
+    try:
+        client.abort_multipart_upload(
+            Bucket=job["bucket"], Key=job["destination_path"], UploadId=job["remote_session"]
+        )
+        log.info("job %s: aborted multipart upload %s", job["id"], job["remote_session"])
+    except (ClientError, BotoCoreError) as exc:
+        log.info("job %s: could not abort upload: %s", job["id"], classify(exc).message)
+    finally:
+        client.close()

@@ -235,7 +235,17 @@ class Worker:
             bytes_done=lease.bytes_done,
         )
         log.info("job %s: failed: %s", job["id"], failure.message)
+        if job["kind"] == "aws" and job["remote_session"]:
+            self._abandon_multipart(job)
         return True
+
+    def _abandon_multipart(self, job: dict[str, Any]) -> None:
+        from streampanel.uploads import s3
+
+        with self.engine.connect() as conn:
+            destination = store.get_destination(conn, self.box, job["account_id"], "aws")
+        if destination is not None:
+            s3.abandon(job, destination, self.settings)
 
     def _finish(self, job: dict[str, Any], lease: Lease, **values: Any) -> None:
         if job["callback"]:
