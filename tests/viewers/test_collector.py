@@ -90,3 +90,36 @@ def test_embedded_server_runs_configured_collectors_and_purge(
     with runtime.engine.connect() as conn:
         assert conn.execute(select(viewer_snapshots.c.time)).scalars().all() != []
         assert expired not in conn.execute(select(viewer_snapshots.c.time)).scalars().all()
+
+
+@pytest.mark.slow
+def test_embedded_server_follows_configured_hls_logs(
+    runtime: Runtime, make_account: MakeAccount, store_settings: Settings, tmp_path: Path
+) -> None:
+    creds = make_account(158, apps=("demo-live",))
+    log = tmp_path / "access.log"
+    log.write_text("")
+    env = server_env(store_settings)
+    env["STREAMPANEL_HLS_COLLECTORS"] = json.dumps(
+        [{"server": "HML", "log": str(log), "window": 10, "interval": 1}]
+    )
+    server = LiveServer(env, tmp_path / "server.log")
+    server.start()
+    try:
+        deadline = time.monotonic() + 30
+        rows: list = []
+        while not rows and time.monotonic() < deadline:
+            stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+            with log.open("a") as handle:
+                for ip in ("192.0.2.1", "192.0.2.2"):
+                    handle.write(
+                        f'{ip} - - [{stamp}] "GET /demo-live/cam1/index.m3u8 HTTP/1.1" '
+                        '200 300 "-" "hls.js"\n'
+                    )
+            time.sleep(0.5)
+            rows = livedetailed(runtime, creds, app="demo-live", url="*", now=int(time.time()))
+    finally:
+        server.stop()
+    assert [(r["server"], r["stream"], r["protocol"], r["viewers"]) for r in rows] == [
+        ("HML", "cam1", "hls", 2)
+    ]
