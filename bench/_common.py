@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,3 +102,93 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
     print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+# wrk replaying pre-signed form bodies round-robin, checking every answer is a success
+# envelope (HTTP 200 with "status":"success"), the count reported from done().
+WRK_REPLAY_SCRIPT = r"""
+local bodies = {%s}
+local threads = {}
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  errors = 0
+  seen = 0
+  i = id
+end
+function request()
+  i = i + 1
+  return wrk.format("POST", "%s",
+    {["Content-Type"] = "application/x-www-form-urlencoded"}, bodies[(i %% #bodies) + 1])
+end
+function response(status, headers, body)
+  seen = seen + 1
+  if status ~= 200 or not string.find(body, '"status":"success"', 1, true) then
+    errors = errors + 1
+    if errors <= 3 then io.write("FAILED " .. status .. " " .. body .. "\n") end
+  end
+end
+function done(summary, latency, requests)
+  local e, s = 0, 0
+  for _, t in ipairs(threads) do
+    e = e + t:get("errors")
+    s = s + t:get("seen")
+  end
+  io.write(string.format("ENVELOPE_ERRORS %%d CHECKED %%d\n", e, s))
+end
+"""
+
+
+def replay_script(path: Path, url_path: str, bodies: list[str]) -> Path:
+    path.write_text(WRK_REPLAY_SCRIPT % (",".join(f"[[{b}]]" for b in bodies), url_path))
+    return path
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    assert match, text
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+
+
+def run_wrk(
+    url: str, seconds: int, connections: int, script: Path | None = None
+) -> dict[str, float]:
+    """wrk's figures: rps, p50/p99 ms, requests, socket errors, non-2xx, envelope errors."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+
+    def number(pattern: str) -> str:
+        match = re.search(pattern, out, re.M)
+        assert match, f"{pattern!r} not in wrk output:\n{out}"
+        return match.group(1)
+
+    result = {
+        "rps": float(number(r"Requests/sec:\s+([\d.]+)")),
+        "p50": _ms(number(r"^\s+50%\s+(\S+)")),
+        "p99": _ms(number(r"^\s+99%\s+(\S+)")),
+        "requests": float(number(r"(\d+) requests in")),
+        "socket_errors": 0.0,
+        "non_2xx": 0.0,
+        "envelope_errors": 0.0,
+        "checked": 0.0,
+    }
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket:
+        result["socket_errors"] = float(sum(int(x) for x in socket.groups()))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        result["non_2xx"] = float(non_2xx.group(1))
+    envelope = re.search(r"ENVELOPE_ERRORS (\d+) CHECKED (\d+)", out)
+    if envelope:
+        result["envelope_errors"] = float(envelope.group(1))
+        result["checked"] = float(envelope.group(2))
+    for line in out.splitlines():
+        if line.startswith("FAILED"):
+            print(line[:300])
+    return result

@@ -10,9 +10,7 @@ p50/p99 latency of each and the ratio getapps/healthz.  Goal: ratio >= 0.5.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,33 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from _common import BenchServer, bench_env, print_table, running_server, temp_dir
+from _common import (
+    BenchServer,
+    bench_env,
+    print_table,
+    replay_script,
+    run_wrk,
+    running_server,
+    temp_dir,
+)
 
 from streampanel.client import Client
 from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET
-
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = [[%s]]
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-"""
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> dict[str, float]:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if script:
-        args[1:1] = ["-s", str(script)]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": float(errors.group(1)) if errors else 0}
 
 
 def seed_demo_account(env: dict[str, str]) -> None:
@@ -77,8 +60,7 @@ def measure(server: BenchServer, data_dir: Path, seconds: int, connections: int)
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert check.json()["status"] == "success", check.text
-    script = data_dir / "getapps.lua"
-    script.write_text(WRK_SCRIPT % body)
+    script = replay_script(data_dir / "getapps.lua", "/stable/", [body])
     run_wrk(f"{server.url}/healthz", 2, connections, None)  # warm-up
     started = time.time()
     ceiling = run_wrk(f"{server.url}/healthz", seconds, connections, None)
@@ -86,14 +68,21 @@ def measure(server: BenchServer, data_dir: Path, seconds: int, connections: int)
     assert time.time() - started < 290, "run longer than the signature window"
 
     rows = [
-        [name, f"{r['rps']:.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", int(r["errors"])]
+        [
+            name,
+            f"{r['rps']:.0f}",
+            f"{r['p50']:.2f}",
+            f"{r['p99']:.2f}",
+            int(r["non_2xx"] + r["socket_errors"] + r["envelope_errors"]),
+        ]
         for name, r in (("GET /healthz (ceiling)", ceiling), ("signed video.getapps", getapps))
     ]
     print_table(
         f"API throughput, 1 uvicorn process, {connections} connections, {seconds}s each",
-        ["endpoint", "req/s", "p50 ms", "p99 ms", "non-2xx"],
+        ["endpoint", "req/s", "p50 ms", "p99 ms", "errors"],
         rows,
     )
+    print(f"getapps answers checked to be success envelopes: {int(getapps['checked'])}")
     print(f"\nratio getapps/healthz: {getapps['rps'] / ceiling['rps']:.2f}  (goal >= 0.5)")
 
 
@@ -106,6 +95,9 @@ def main() -> None:
         sys.exit("bench/api.py needs wrk: apt-get install wrk")
     with temp_dir("sp-bench-api-") as data_dir:
         env = bench_env(data_dir)
+        # One key at thousands of requests per second is what the limiter exists to stop:
+        # lift the limit, keep the limiter in the path (its cost is measured).
+        env["STREAMPANEL_RATE_LIMIT_PER_SECOND"] = "1000000000"
         seed_demo_account(env)
         with running_server(env) as server:
             measure(server, data_dir, args.seconds, args.connections)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,49 +25,13 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
 
-from _common import bench_env, print_table, running_server, temp_dir  # noqa: E402
+from _common import bench_env, print_table, replay_script, run_wrk, running_server, temp_dir  # noqa: E402
 from tests.support.postgres import ThrowawayPostgres  # noqa: E402
 
 from streampanel.client import Client  # noqa: E402
 from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET, setup_demo  # noqa: E402
 from streampanel.runtime import open_runtime  # noqa: E402
 from streampanel.settings import Settings  # noqa: E402
-
-WRK_SCRIPT = r"""
-local bodies = {%s}
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-function init(args)
-  errors = 0
-  seen = 0
-  i = id
-end
-function request()
-  i = i + 1
-  return wrk.format("POST", "/stable/",
-    {["Content-Type"] = "application/x-www-form-urlencoded"}, bodies[(i %% #bodies) + 1])
-end
-function response(status, headers, body)
-  seen = seen + 1
-  if status ~= 200 or not string.find(body, '"status":"success"', 1, true) then
-    errors = errors + 1
-    if errors <= 3 then io.write("FAILED " .. status .. " " .. body .. "\n") end
-  end
-end
-function done(summary, latency, requests)
-  local e, s = 0, 0
-  for _, t in ipairs(threads) do
-    e = e + t:get("errors")
-    s = s + t:get("seen")
-  end
-  io.write(string.format("ENVELOPE_ERRORS %%d CHECKED %%d\n", e, s))
-end
-"""
 
 
 def children(pid: int) -> list[int]:
@@ -92,39 +55,6 @@ def worker_pids(server_pid: int) -> list[int]:
         if b"resource_tracker" not in cmdline and b"semaphore_tracker" not in cmdline:
             pids.append(pid)
     return sorted(pids)
-
-
-def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> dict[str, float]:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
-    if script:
-        args += ["-s", str(script)]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-
-    def ms(text: str) -> float:
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    result = {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50": ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
-        "p99": ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
-        "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
-        "socket_errors": 0.0,
-        "envelope_errors": 0.0,
-    }
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    if socket_errors:
-        result["socket_errors"] = float(sum(int(x) for x in socket_errors.groups()))
-    envelope = re.search(r"ENVELOPE_ERRORS (\d+) CHECKED (\d+)", out)
-    if envelope:
-        result["envelope_errors"] = float(envelope.group(1))
-        result["checked"] = float(envelope.group(2))
-    for line in out.splitlines():
-        if line.startswith("FAILED"):
-            print(line[:300])
-    return result
 
 
 def main() -> None:
@@ -166,8 +96,7 @@ def main() -> None:
                 bodies = [
                     "json=" + quote(client.build(c, **p).final_json, safe="") for c, p in _calls()
                 ]
-                script = data_dir / "soak.lua"
-                script.write_text(WRK_SCRIPT % ",".join(f"[[{b}]]" for b in bodies))
+                script = replay_script(data_dir / "soak.lua", "/stable/", bodies)
                 workers = worker_pids(server.process.pid)
                 rss_start = {pid: rss_mb(pid) for pid in workers}
                 ceiling = run_wrk(f"{server.url}/healthz", 10, args.connections, None)
