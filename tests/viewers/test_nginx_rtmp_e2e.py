@@ -103,6 +103,10 @@ class Processes:
                 process.wait()
 
     def stop_all(self) -> None:
+        # Signal all first, then wait: they shut down side by side.
+        for process in reversed(self.started):
+            if process.poll() is None:
+                process.terminate()
         for process in reversed(self.started):
             self.stop(process)
 
