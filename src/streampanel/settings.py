@@ -45,6 +45,14 @@ class HlsCollectorSettings(BaseModel):
     path_pattern: str | None = None
 
 
+class AccessLogSettings(BaseModel):
+    """One access log the embedded server follows into the usage totals (like ``tail -F``)."""
+
+    server: str
+    path: Path
+    format: str = "nginx-combined"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STREAMPANEL_", env_nested_delimiter="__", extra="ignore"
@@ -76,6 +84,8 @@ class Settings(BaseSettings):
 
     # Ingestion: regex whose first group is the application name, applied to the URL path.
     ingest_app_pattern: str = r"^/([^/?#]+)"
+    # Access logs the embedded server ingests continuously, exactly once.
+    access_logs: list[AccessLogSettings] = Field(default_factory=list)
 
     # Live viewers
     viewer_retention_days: int = 14

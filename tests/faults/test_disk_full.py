@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from streampanel.ingest.synth import hls_lines, write_log
 from streampanel.runtime import open_runtime
@@ -20,6 +19,7 @@ from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
 from tests.conftest import MASTER_KEY
+from tests.support.usage_totals import usage_totals
 
 pytestmark = pytest.mark.slow
 
@@ -78,29 +78,8 @@ def ingest(settings: Settings, log: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def totals(settings: Settings) -> list[tuple]:
-    runtime = open_runtime(settings, migrate_schema=False)
-    with runtime.engine.connect() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'usage%'")
-            )
-        ]
-        rows = []
-        for table in sorted(tables):
-            columns = [r[1] for r in conn.execute(text(f"PRAGMA table_info('{table}')"))]
-            keep = [c for c in columns if c not in {"id", "updated", "created"}]
-            rows.append(
-                (
-                    table,
-                    sorted(
-                        map(tuple, conn.execute(text(f'SELECT {", ".join(keep)} FROM "{table}"')))
-                    ),
-                )
-            )
-    runtime.close()
-    return rows
+def totals(settings: Settings) -> dict[str, list[tuple]]:
+    return usage_totals(settings.data_dir / "streampanel.db")
 
 
 def test_disk_full_then_freed_completes_exactly_once(small_disk: Path, tmp_path: Path) -> None:
@@ -131,5 +110,5 @@ def test_disk_full_then_freed_completes_exactly_once(small_disk: Path, tmp_path:
     clean = prepare_store(tmp_path / "clean")
     assert ingest(clean, log).returncode == 0
     assert totals(settings) == totals(clean)
-    assert any(rows for _, rows in totals(clean))
+    assert totals(clean)["usage_daily"]
     shutil.rmtree(tmp_path / "clean")

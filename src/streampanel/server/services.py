@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from streampanel.disk.service import disk_collector_service
+from streampanel.ingest.service import access_log_service
 from streampanel.server.app import Service
 from streampanel.settings import Settings
 from streampanel.uploads.service import upload_worker_service
@@ -22,6 +23,7 @@ def embedded_services(settings: Settings) -> list[Service]:
     services += [viewer_service.viewer_collectors_service, viewer_service.viewer_purge_service]
     services.append(upload_worker_service)
     services.append(disk_collector_service)
+    services.append(access_log_service)
     return services
 
 

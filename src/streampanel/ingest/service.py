@@ -1,0 +1,60 @@
+"""The embedded server's access-log followers: each configured log (``Settings.access_logs``)
+is followed like ``tail -F`` by the real ingester, in a thread of its own.
+
+Exactly-once does not depend on a clean shutdown: every block's totals are committed with
+its checkpoint, so a server killed at any point resumes from the last commit on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from streampanel.ingest.pipeline import Ingester
+from streampanel.settings import AccessLogSettings
+
+if TYPE_CHECKING:
+    from streampanel.server.app import AppState
+
+log = logging.getLogger("streampanel.ingest")
+
+
+def _follow(state: AppState, source: AccessLogSettings, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            ingester = Ingester(
+                state.engine,
+                server=source.server,
+                fmt=source.format,
+                app_pattern=state.settings.ingest_app_pattern,
+                rejects_dir=state.settings.data_dir / "rejects",
+            )
+            ingester.follow(str(source.path), stop)
+        except Exception:
+            # A store outage or an unreadable file: log it, wait, and pick up from the
+            # last committed checkpoint.
+            log.exception("following %s failed; retrying", source.path)
+            stop.wait(5.0)
+
+
+@asynccontextmanager
+async def access_log_service(state: AppState) -> AsyncIterator[None]:
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=_follow, args=(state, source, stop), name=f"ingest {source.path}", daemon=True
+        )
+        for source in state.settings.access_logs
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            await asyncio.to_thread(thread.join, 10)
