@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from streampanel.client import sign_request
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from tests.conftest import Credentials, MakeAccount
+from tests.support.calls import dispatch
 
 NOW = 1_700_000_000
 
 
 def call(runtime: Runtime, creds: Credentials, command: str, **params: object) -> dict:
-    request = {
-        "command": command,
-        "api_key": creds.api_key,
-        "timestamp": NOW,
-        "cdn": creds.cdn,
-        **params,
-    }
-    signed = sign_request(request, creds.secret)
-    dispatcher = Dispatcher(runtime.settings, runtime.engine, runtime.box, clock=lambda: NOW)
-    return dispatcher.handle(signed.final_json.encode()).body
+    return dispatch(runtime, creds, command, now=NOW, **params)
 
 
 def test_getapps_lists_own_applications_only(runtime: Runtime, make_account: MakeAccount) -> None:

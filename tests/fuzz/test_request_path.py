@@ -5,7 +5,6 @@ is not the envelope, or a success without a valid signature."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,13 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from streampanel.client import sign_request
 from streampanel.commands import REGISTRY
 from streampanel.protocol.signing import split_signature
 from streampanel.runtime import Runtime
 from streampanel.server.app import create_app
 from tests.conftest import Credentials, MakeAccount
 from tests.fuzz.conftest import CASES
+from tests.support.calls import signed_json
 
 FUZZ = settings(
     max_examples=250,
@@ -81,14 +80,7 @@ def wrap(encoding: str, text: bytes) -> tuple[str, bytes]:
 
 
 def signed(creds: Credentials, command: str, **params: Any) -> str:
-    request = {
-        "command": command,
-        "api_key": creds.api_key,
-        "timestamp": int(time.time()),
-        "cdn": creds.cdn,
-        **params,
-    }
-    return sign_request(request, creds.secret).final_json
+    return signed_json(creds, command, **params)
 
 
 # One signed original per key: replayed examples must see the same bytes.

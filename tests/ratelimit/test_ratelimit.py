@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from streampanel.client import sign_request
 from streampanel.runtime import Runtime
 from streampanel.server.dispatch import Dispatcher
 from tests.conftest import Credentials, MakeAccount
+from tests.support.calls import signed_json
 
 NOW = 1_700_000_000.0
 
@@ -22,13 +22,7 @@ class Clock:
 
 
 def request(creds: Credentials, timestamp: float) -> bytes:
-    body = {
-        "command": "video.getapps",
-        "api_key": creds.api_key,
-        "timestamp": int(timestamp),
-        "cdn": creds.cdn,
-    }
-    return sign_request(body, creds.secret).final_json.encode()
+    return signed_json(creds, "video.getapps", timestamp=timestamp).encode()
 
 
 def dispatcher(runtime: Runtime, clock: Clock, rate: float = 2.0, burst: int = 5) -> Dispatcher:

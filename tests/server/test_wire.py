@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import MakeAccount
-from tests.server.conftest import signed_json
+from tests.support.calls import signed_json
 
 ENVELOPE_KEYS = {"status", "code", "message", "handle_time"}
 

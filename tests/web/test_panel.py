@@ -20,7 +20,7 @@ from streampanel.store import uploads as upload_store
 from streampanel.store.engine import write_transaction
 from streampanel.web import routes, session
 from tests.conftest import Credentials, MakeAccount
-from tests.server.conftest import signed_json
+from tests.support.calls import signed_json
 
 
 def _client(runtime: Runtime, key_cache_seconds: float) -> TestClient:
