@@ -7,11 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from streampanel.client import Client
@@ -132,6 +134,9 @@ def test_sigkill_embedded_server_mid_upload_and_ingest(
             timeout=60,
             what="the ingest to catch up exactly",
         )
+        metrics = httpx.get(f"{restarted.url}/metrics", timeout=10).text
+        parsed = re.search(r'streampanel_ingest_lines_total\{outcome="parsed"\} (\S+)', metrics)
+        assert parsed and float(parsed.group(1)) > 0, metrics
     finally:
         restarted.stop()
 

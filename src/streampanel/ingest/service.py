@@ -14,13 +14,28 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from streampanel.ingest.pipeline import Ingester
+from streampanel.ingest.pipeline import FileReport, Ingester, Progress
 from streampanel.settings import AccessLogSettings
 
 if TYPE_CHECKING:
     from streampanel.server.app import AppState
 
 log = logging.getLogger("streampanel.ingest")
+
+
+def _metered(state: AppState) -> Progress:
+    """A progress callback that counts lines into ``/metrics`` (reports are cumulative)."""
+    counted: dict[int, tuple[int, int]] = {}
+
+    def progress(report: FileReport, _done: int, _total: int) -> None:
+        lines, rejected = counted.get(id(report), (0, 0))
+        state.metrics.ingest_lines.labels("parsed").inc(
+            (report.lines - report.rejected) - (lines - rejected)
+        )
+        state.metrics.ingest_lines.labels("rejected").inc(report.rejected - rejected)
+        counted[id(report)] = (report.lines, report.rejected)
+
+    return progress
 
 
 def _follow(state: AppState, source: AccessLogSettings, stop: threading.Event) -> None:
@@ -32,6 +47,7 @@ def _follow(state: AppState, source: AccessLogSettings, stop: threading.Event) -
                 fmt=source.format,
                 app_pattern=state.settings.ingest_app_pattern,
                 rejects_dir=state.settings.data_dir / "rejects",
+                progress=_metered(state),
             )
             ingester.follow(str(source.path), stop)
         except Exception:
