@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, String, Table, func, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from streampanel.store.tables import servers, storage_users
@@ -81,12 +81,19 @@ def server_days(
     Every server that served any of the applications in the period gets a row for every
     day of the period; rows are sorted by date, then server name.
     """
+    # SQLite keeps dates as ISO text: read it as text rather than parsing 1,500 dates into
+    # objects only to format them again (PostgreSQL's dates print the same way).
+    day = (
+        type_coerce(usage_daily.c.day, String)
+        if conn.dialect.name == "sqlite"
+        else usage_daily.c.day
+    )
     query = (
         select(
-            usage_daily.c.day,
+            day,
             usage_daily.c.server_id,
-            func.sum(usage_daily.c.bytes).label("bytes"),
-            func.sum(usage_daily.c.requests).label("requests"),
+            func.sum(usage_daily.c.bytes),
+            func.sum(usage_daily.c.requests),
         )
         .where(
             usage_daily.c.application_id.in_(list(application_ids)),
@@ -95,7 +102,10 @@ def server_days(
         )
         .group_by(usage_daily.c.day, usage_daily.c.server_id)
     )
-    totals = {(r.day, r.server_id): (int(r.bytes), int(r.requests)) for r in conn.execute(query)}
+    totals = {
+        (str(d), server_id): (int(sent), int(requests))
+        for d, server_id, sent, requests in conn.execute(query).all()
+    }
     if not totals:
         return []
     server_ids = {server_id for _, server_id in totals}
@@ -103,23 +113,23 @@ def server_days(
         r.id: r.name
         for r in conn.execute(
             select(servers.c.id, servers.c.name).where(servers.c.id.in_(server_ids))
-        )
+        ).all()
     }
     ordered = sorted(server_ids, key=lambda s: names[s])
     rows: list[dict[str, Any]] = []
-    day = first
-    while day <= last:
+    zero = (0, 0)
+    for offset in range((last - first).days + 1):
+        iso = (first + timedelta(days=offset)).isoformat()
         for server_id in ordered:
-            sent, requests = totals.get((day, server_id), (0, 0))
+            sent, requests = totals.get((iso, server_id), zero)
             rows.append(
                 {
-                    "date": day.isoformat(),
+                    "date": iso,
                     "server": names[server_id],
                     "bytes_total": sent,
                     "requests_total": requests,
                 }
             )
-        day += timedelta(days=1)
     return rows
 
 
