@@ -82,12 +82,9 @@ def server_days(
     day of the period; rows are sorted by date, then server name.
     """
     # SQLite keeps dates as ISO text: read it as text rather than parsing 1,500 dates into
-    # objects only to format them again (PostgreSQL's dates print the same way).
-    day = (
-        type_coerce(usage_daily.c.day, String)
-        if conn.dialect.name == "sqlite"
-        else usage_daily.c.day
-    )
+    # objects only to format them again.  PostgreSQL's driver gives date objects cheaply.
+    as_text = conn.dialect.name == "sqlite"
+    day = type_coerce(usage_daily.c.day, String) if as_text else usage_daily.c.day
     query = (
         select(
             day,
@@ -103,7 +100,7 @@ def server_days(
         .group_by(usage_daily.c.day, usage_daily.c.server_id)
     )
     totals = {
-        (str(d), server_id): (int(sent), int(requests))
+        (d, server_id): (int(sent), int(requests))
         for d, server_id, sent, requests in conn.execute(query).all()
     }
     if not totals:
@@ -119,9 +116,11 @@ def server_days(
     rows: list[dict[str, Any]] = []
     zero = (0, 0)
     for offset in range((last - first).days + 1):
-        iso = (first + timedelta(days=offset)).isoformat()
+        day_of_row = first + timedelta(days=offset)
+        iso = day_of_row.isoformat()
+        key = iso if as_text else day_of_row
         for server_id in ordered:
-            sent, requests = totals.get((iso, server_id), zero)
+            sent, requests = totals.get((key, server_id), zero)
             rows.append(
                 {
                     "date": iso,
