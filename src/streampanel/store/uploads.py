@@ -9,6 +9,7 @@ cannot overwrite the newer worker's progress.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,12 +107,18 @@ def count_jobs(conn: Connection, **where: Any) -> int:
 # --- the queue -------------------------------------------------------------------------
 
 
+def _under(roots: Sequence[str]) -> Any:
+    """Jobs whose file lies under one of these storage roots (``sestoreN`` names): a worker
+    takes only what it can read, so machines with different mounts share one queue."""
+    return or_(*(upload_jobs.c.path.startswith(f"{name}/", autoescape=True) for name in roots))
+
+
 def _lease_free(now: datetime) -> Any:
     return or_(upload_jobs.c.lease_expires.is_(None), upload_jobs.c.lease_expires < now)
 
 
 def claim(
-    conn: Connection, owner: str, now: datetime, lease_seconds: float
+    conn: Connection, owner: str, now: datetime, lease_seconds: float, roots: Sequence[str]
 ) -> dict[str, Any] | None:
     """Take the oldest due job with a free lease, or None.
 
@@ -119,8 +126,13 @@ def claim(
     candidates.  SQLite ignores the clause; the caller's ``BEGIN IMMEDIATE`` serialises
     claims, and the UPDATE repeats the conditions so a claim is atomic either way.
     """
+    if not roots:
+        return None
     conditions = and_(
-        upload_jobs.c.due_at.is_not(None), upload_jobs.c.due_at <= now, _lease_free(now)
+        upload_jobs.c.due_at.is_not(None),
+        upload_jobs.c.due_at <= now,
+        _lease_free(now),
+        _under(roots),
     )
     candidate = conn.execute(
         select(upload_jobs.c.id)
@@ -167,9 +179,14 @@ def release(conn: Connection, job_id: int, owner: str, **values: Any) -> bool:
     return update_job(conn, job_id, owner, lease_owner=None, lease_expires=None, **values)
 
 
-def has_claimable_work(conn: Connection, now: datetime) -> bool:
-    """Any job not finished whose lease is free (due now or later): burst mode waits for it."""
-    query = select(upload_jobs.c.id).where(upload_jobs.c.due_at.is_not(None), _lease_free(now))
+def has_claimable_work(conn: Connection, now: datetime, roots: Sequence[str]) -> bool:
+    """Any job of these roots not finished whose lease is free (due now or later): burst
+    mode waits for it."""
+    if not roots:
+        return False
+    query = select(upload_jobs.c.id).where(
+        upload_jobs.c.due_at.is_not(None), _lease_free(now), _under(roots)
+    )
     return conn.execute(query.limit(1)).first() is not None
 
 

@@ -62,6 +62,8 @@ class Worker:
         self.concurrency = max(1, concurrency)
         self.burst = burst
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Storage roots by name (sestoreN): the worker claims only jobs it can read.
+        self.roots = sorted({Path(root).name for root in settings.storage_roots})
         self.stopping = threading.Event()
         self._loops_done = threading.Event()
         self._active: dict[int, Lease] = {}
@@ -75,6 +77,8 @@ class Worker:
         self.stopping.set()
 
     def run(self) -> None:
+        if not self.roots:
+            log.warning("worker %s: no storage_roots configured, so no job to claim", self.name)
         log.info(
             "worker %s started (concurrency %d%s)",
             self.name,
@@ -128,11 +132,13 @@ class Worker:
 
     def _work_left(self) -> bool:
         with self.engine.connect() as conn:
-            return store.has_claimable_work(conn, now())
+            return store.has_claimable_work(conn, now(), self.roots)
 
     def _claim(self) -> dict[str, Any] | None:
         with write_transaction(self.engine) as conn:
-            job = store.claim(conn, self.name, now(), self.settings.worker_lease_seconds)
+            job = store.claim(
+                conn, self.name, now(), self.settings.worker_lease_seconds, self.roots
+            )
             if job is not None and job["state"] in ("queued", "uploading"):
                 job["attempts"] += 1
                 job["state"] = "uploading"
