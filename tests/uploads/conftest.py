@@ -21,15 +21,26 @@ from streampanel.uploads.worker import Worker
 from tests.conftest import Credentials, MakeAccount
 from tests.support.fake_youtube import FakeYouTube
 from tests.support.moto import MotoServer
+from tests.uploads.processes import end_leftover_workers
 
 S3_KEY = "testing-access"
 S3_SECRET = "testing-secret"
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_workers() -> Iterator[None]:
+    """Worker processes a failed test left running are ended, not leaked into later tests."""
+    yield
+    end_leftover_workers()
 
 
 @pytest.fixture(scope="session")
 def moto() -> Iterator[MotoServer]:
     server = MotoServer().start()
     yield server
+    for client in _CLIENTS.values():
+        client.close()
+    _CLIENTS.clear()
     server.stop()
 
 
@@ -138,14 +149,20 @@ def env(runtime: Runtime, make_account: MakeAccount, tmp_path: Path) -> Env:
     return Env(runtime, upload_settings(runtime.settings, root), root, creds)
 
 
+_CLIENTS: dict[str, Any] = {}
+
+
 def s3_client(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=S3_KEY,
-        aws_secret_access_key=S3_SECRET,
-    )
+    """The tests' own boto3 client for an endpoint: one per session, closed with moto."""
+    if endpoint not in _CLIENTS:
+        _CLIENTS[endpoint] = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=S3_KEY,
+            aws_secret_access_key=S3_SECRET,
+        )
+    return _CLIENTS[endpoint]
 
 
 _bucket_counter = iter(range(1, 10**6))

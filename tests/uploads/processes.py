@@ -40,7 +40,11 @@ def worker_env(settings: Settings, **extra: Any) -> dict[str, str]:
 
 
 class WorkerProcess:
+    # Every process started, so a fixture can end those a failing test left running.
+    started: list[WorkerProcess] = []  # noqa: RUF012
+
     def __init__(self, settings: Settings, log: Path, *args: str):
+        WorkerProcess.started.append(self)
         self.log = log
         handle = log.open("ab")
         self.process = subprocess.Popen(
@@ -83,3 +87,11 @@ def wait_for(
     raise AssertionError(
         f"timed out waiting for {what}" + (f":\n{worker.output()}" if worker else "")
     )
+
+
+def end_leftover_workers() -> None:
+    while WorkerProcess.started:
+        worker = WorkerProcess.started.pop()
+        if worker.process.poll() is None:
+            worker.process.kill()
+        worker.process.wait(10)
