@@ -146,7 +146,9 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """A real uvicorn process on the test store (started once per store)."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    server = LiveServer(server_env(store_settings), log)
+    # API only: its upload worker, collectors and purge would act on every test's data.
+    env = {**server_env(store_settings), "STREAMPANEL_BACKGROUND_SERVICES": "false"}
+    server = LiveServer(env, log)
     server.start()
     yield server
     server.stop()

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     demo_s3_endpoint: str = ""
     demo_s3_bucket: str = "demo-uploads"
 
+    # Whether ``serve`` runs the upload worker, collectors, followers and purge beside the
+    # API; off for API-only processes of a scale-out deployment.
+    background_services: bool = True
+
     # Periodic jobs of the embedded server (seconds)
     disk_collect_interval: float = 86400.0
     purge_interval: float = 3600.0

@@ -20,6 +20,8 @@ from streampanel.web import routes as web_routes
 
 def embedded_services(settings: Settings) -> list[Service]:
     services: list[Service] = []
+    if not settings.background_services:
+        return services
     services += [viewer_service.viewer_collectors_service, viewer_service.viewer_purge_service]
     services.append(upload_worker_service)
     services.append(disk_collector_service)
