@@ -59,7 +59,7 @@ def test_php_example_succeeds(demo: LiveServer, tmp_path: Path) -> None:
         {"timestamp": "time() - 3600"},
         {
             "tamper": "$json_request = str_replace("
-            "'\"cdn\":158', '\"cdn\":158,\"x\":1', $json_request);"
+            '\'"cdn":158\', \'"cdn":158,"x":1\', $json_request);'
         },
     ],
     ids=["wrong-secret", "stale-timestamp", "tampered-body"],

@@ -16,15 +16,18 @@ from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
 
-app = typer.Typer(help="Manage accounts, keys, applications, servers and storage users.",
-                  no_args_is_help=True)
-account_app = typer.Typer(help="Accounts (one per CDN customer; the id is the `cdn`).",
-                          no_args_is_help=True)
+app = typer.Typer(
+    help="Manage accounts, keys, applications, servers and storage users.", no_args_is_help=True
+)
+account_app = typer.Typer(
+    help="Accounts (one per CDN customer; the id is the `cdn`).", no_args_is_help=True
+)
 key_app = typer.Typer(help="API keys (several per account).", no_args_is_help=True)
 app_app = typer.Typer(help="Applications (names are global).", no_args_is_help=True)
 server_app = typer.Typer(help="Streaming servers of the CDN.", no_args_is_help=True)
-storage_app = typer.Typer(help="Storage users (owners of sestoreN/<user>/ trees).",
-                          no_args_is_help=True)
+storage_app = typer.Typer(
+    help="Storage users (owners of sestoreN/<user>/ trees).", no_args_is_help=True
+)
 app.add_typer(account_app, name="account")
 app.add_typer(key_app, name="key")
 app.add_typer(app_app, name="app")
@@ -83,8 +86,10 @@ def key_create(
         api_key, secret = accounts.create_api_key(
             conn, rt.box, cdn, read_only=read_only, label=label
         )
-    print_record({"cdn": cdn, "api_key": api_key, "secret": secret, "read_only": read_only},
-                 "new API key (the secret is not shown again)")
+    print_record(
+        {"cdn": cdn, "api_key": api_key, "secret": secret, "read_only": read_only},
+        "new API key (the secret is not shown again)",
+    )
 
 
 @key_app.command("list")

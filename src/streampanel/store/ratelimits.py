@@ -7,20 +7,17 @@ from sqlalchemy import Connection, text
 # Refill, take a token if there is one, and remember whether it was taken, in one statement:
 # concurrent requests of several API processes serialise on the row.  Their clocks are read
 # before they queue on the row, so time may seem to run backwards: never refill negatively.
+_REFILLED = "LEAST(:burst, b.tokens + GREATEST(0, :now - b.updated) * :rate)"
 _TAKE = text(
-    """
-    INSERT INTO rate_buckets (api_key_id, tokens, updated, allowed)
+    f"""
+    INSERT INTO rate_buckets AS b (api_key_id, tokens, updated, allowed)
     VALUES (:key, :burst - 1, :now, true)
     ON CONFLICT (api_key_id) DO UPDATE SET
-        tokens = CASE
-            WHEN LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate) >= 1
-            THEN LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate) - 1
-            ELSE LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate)
-        END,
-        allowed = LEAST(:burst, rate_buckets.tokens + GREATEST(0, :now - rate_buckets.updated) * :rate) >= 1,
-        updated = GREATEST(rate_buckets.updated, :now)
+        tokens = CASE WHEN {_REFILLED} >= 1 THEN {_REFILLED} - 1 ELSE {_REFILLED} END,
+        allowed = {_REFILLED} >= 1,
+        updated = GREATEST(b.updated, :now)
     RETURNING allowed, tokens
-    """
+    """  # noqa: S608 (composed of constants only)
 )
 
 
