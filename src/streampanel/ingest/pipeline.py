@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -168,43 +167,27 @@ class Ingester:
         source_offset_at_start = source.offset
         parser = make_parser(self.fmt, self.app_pattern, inherited if new else source.state)
         ingested_any = False
-        # Block N is committed by this one thread while block N+1 is parsed; commits stay
-        # in order (each waits for the previous one), so the checkpoint never skips ahead.
-        committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-commit")
-        pending: Future[None] | None = None
+        # Commits run in this thread: a committer thread overlapping the next block's parse
+        # was measured slower on two cores (its Python work contends for the GIL).
 
-        def commit(end: int, result: BlockResult, state: str) -> None:
-            self._commit(source, content, end, rejects, result, state, report)
+        def handle(block: bytes, end: int, lines: int | None = None) -> None:
+            result = parser.parse(block, lines)
+            self._commit(source, content, end, rejects, result, parser.state(), report)
             if self.progress:
                 self.progress(report, content.raw_position(), content.raw_size)
 
-        def handle(block: bytes, end: int, lines: int | None = None) -> None:
-            nonlocal pending
-            result = parser.parse(block, lines)
-            state = parser.state()  # a snapshot: the parser moves on to the next block
-            if pending is not None:
-                pending.result()  # raises the previous commit's failure, in order
-            pending = committer.submit(commit, end, result, state)
-
-        try:
-            if follow_path is None:
-                for block, end, unfinished, lines in prefetched_blocks(
-                    content, self.block_bytes, final=content.complete
-                ):
-                    if stop is not None and stop.is_set():
-                        break
-                    if block:
-                        ingested_any = True
-                        handle(block, end, lines)
-                    report.unfinished = unfinished
-            else:
-                ingested_any = self._follow_content(
-                    content, follow_path, handle, report, stop, poll
-                )
-            if pending is not None:
-                pending.result()
-        finally:
-            committer.shutdown(wait=True)
+        if follow_path is None:
+            for block, end, unfinished, lines in prefetched_blocks(
+                content, self.block_bytes, final=content.complete
+            ):
+                if stop is not None and stop.is_set():
+                    break
+                if block:
+                    ingested_any = True
+                    handle(block, end, lines)
+                report.unfinished = unfinished
+        else:
+            ingested_any = self._follow_content(content, follow_path, handle, report, stop, poll)
         if not new and source_offset_at_start:
             report.status = "resumed" if ingested_any else "already ingested"
         report.seconds = time.perf_counter() - started
