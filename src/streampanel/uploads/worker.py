@@ -135,6 +135,8 @@ class Worker:
             return store.has_claimable_work(conn, now(), self.roots)
 
     def _claim(self) -> dict[str, Any] | None:
+        if not self.roots:
+            return None  # nothing this worker could read: don't even take the write lock
         with write_transaction(self.engine) as conn:
             job = store.claim(
                 conn, self.name, now(), self.settings.worker_lease_seconds, self.roots
