@@ -104,8 +104,9 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
-# wrk replaying pre-signed form bodies round-robin, checking every answer is a success
-# envelope (HTTP 200 with "status":"success"), the count reported from done().
+# wrk replaying requests round-robin (pre-signed form bodies, or none for a GET), checking
+# every answer (HTTP 200 and the expected text), the count reported from done().  The
+# ceiling runs through the same script, so both sides pay the same client-side checking.
 WRK_REPLAY_SCRIPT = r"""
 local bodies = {%s}
 local threads = {}
@@ -122,12 +123,15 @@ function init(args)
 end
 function request()
   i = i + 1
+  if #bodies == 0 then
+    return wrk.format("GET", "%s")
+  end
   return wrk.format("POST", "%s",
     {["Content-Type"] = "application/x-www-form-urlencoded"}, bodies[(i %% #bodies) + 1])
 end
 function response(status, headers, body)
   seen = seen + 1
-  if status ~= 200 or not string.find(body, '"status":"success"', 1, true) then
+  if status ~= 200 or not string.find(body, '%s', 1, true) then
     errors = errors + 1
     if errors <= 3 then io.write("FAILED " .. status .. " " .. body .. "\n") end
   end
@@ -143,8 +147,13 @@ end
 """
 
 
-def replay_script(path: Path, url_path: str, bodies: list[str]) -> Path:
-    path.write_text(WRK_REPLAY_SCRIPT % (",".join(f"[[{b}]]" for b in bodies), url_path))
+def replay_script(
+    path: Path, url_path: str, bodies: list[str], expect: str = '"status":"success"'
+) -> Path:
+    """A wrk script POSTing ``bodies`` round-robin to ``url_path`` (a GET when there are
+    none), counting answers that are not HTTP 200 containing ``expect``."""
+    joined = ",".join(f"[[{b}]]" for b in bodies)
+    path.write_text(WRK_REPLAY_SCRIPT % (joined, url_path, url_path, expect))
     return path
 
 

@@ -99,7 +99,10 @@ def main() -> None:
                 script = replay_script(data_dir / "soak.lua", "/stable/", bodies)
                 workers = worker_pids(server.process.pid)
                 rss_start = {pid: rss_mb(pid) for pid in workers}
-                ceiling = run_wrk(f"{server.url}/healthz", 10, args.connections, None)
+                healthz = replay_script(
+                    data_dir / "healthz.lua", "/healthz", [], expect='"status":"ok"'
+                )
+                ceiling = run_wrk(f"{server.url}/healthz", 10, args.connections, healthz)
                 soak = run_wrk(server.api_url, args.seconds, args.connections, script)
                 rss_end = {pid: rss_mb(pid) for pid in workers}
     finally:
