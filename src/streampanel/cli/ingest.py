@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import (
@@ -19,15 +19,16 @@ from rich.progress import (
 )
 
 from streampanel.cli.output import console, err_console, fail, print_json, print_rows, user_errors
-from streampanel.ingest.formats import FORMATS
-from streampanel.ingest.pipeline import (
-    DEFAULT_BLOCK_BYTES,
-    ConcurrentIngest,
-    FileReport,
-    Ingester,
-)
 from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
+
+if TYPE_CHECKING:
+    from streampanel.ingest.pipeline import FileReport
+
+# The formats and the pipeline (polars) load when a log is ingested, not with every
+# streampanel command.
+FORMAT_NAMES = ("nginx-combined", "nginx-json", "wowza")
+DEFAULT_BLOCK_MIB = 16.0
 
 app = typer.Typer(help="Ingest access logs into usage totals.", no_args_is_help=True)
 
@@ -97,7 +98,7 @@ def access_log(
     files: list[str] = typer.Argument(..., help="Log files (plain or gzip'd), or - for stdin."),
     server: str = typer.Option(..., "--server", help="The server that wrote the log."),
     fmt: str = typer.Option(
-        "nginx-combined", "--format", help=f"Log format: {', '.join(FORMATS)}."
+        "nginx-combined", "--format", help=f"Log format: {', '.join(FORMAT_NAMES)}."
     ),
     follow: bool = typer.Option(
         False, "--follow", help="Keep reading the file as it grows, across rotations."
@@ -106,11 +107,16 @@ def access_log(
         None, "--rejects-dir", help="Where rejected lines are kept (default: DATA_DIR/rejects)."
     ),
     block_mib: float = typer.Option(
-        DEFAULT_BLOCK_BYTES / (1 << 20), "--block-mib", help="Block size in MiB (one commit each)."
+        DEFAULT_BLOCK_MIB, "--block-mib", help="Block size in MiB (one commit each)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Add a log's traffic to the per-day usage totals, exactly once per line."""
+    from streampanel.ingest.formats import FORMATS
+    from streampanel.ingest.pipeline import DEFAULT_BLOCK_BYTES, ConcurrentIngest, Ingester
+
+    assert DEFAULT_BLOCK_MIB * (1 << 20) == DEFAULT_BLOCK_BYTES
+    assert set(FORMAT_NAMES) == set(FORMATS)
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if follow and (len(files) != 1 or files[0] == "-"):

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from streampanel.ingest.pipeline import FileReport, Ingester, Progress
 from streampanel.settings import AccessLogSettings
 
 if TYPE_CHECKING:
+    from streampanel.ingest.pipeline import FileReport, Progress
     from streampanel.server.app import AppState
 
 log = logging.getLogger("streampanel.ingest")
@@ -39,6 +39,9 @@ def _metered(state: AppState) -> Progress:
 
 
 def _follow(state: AppState, source: AccessLogSettings, stop: threading.Event) -> None:
+    # The pipeline (polars) loads only where logs are followed, not with every command.
+    from streampanel.ingest.pipeline import Ingester
+
     while not stop.is_set():
         try:
             ingester = Ingester(
