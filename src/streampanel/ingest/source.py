@@ -42,6 +42,7 @@ class Content:
             gzip.GzipFile(fileobj=raw, mode="rb") if self.is_gzip else raw  # type: ignore[assignment]
         )
         self._pending = b""
+        self._raw_position = 0
         self.position = 0  # content bytes consumed by read_block
         self.head = self._fill_head()
 
@@ -51,11 +52,17 @@ class Content:
         return self.is_gzip or self.is_stream
 
     def raw_position(self) -> int:
-        """Where in the underlying file reading is (progress against ``raw_size``)."""
+        """Where in the underlying file reading is (progress against ``raw_size``).
+
+        Noted by the reading thread after each read: asking the file from another thread
+        would wait for the reader's lock, a read's length each time."""
+        return self._raw_position
+
+    def _note_raw_position(self) -> None:
         try:
-            return self._raw.tell()
+            self._raw_position = self._raw.tell()
         except (OSError, ValueError):
-            return 0
+            self._raw_position = 0
 
     def _fill_head(self) -> bytes:
         head = b""
@@ -72,8 +79,10 @@ class Content:
             chunk, self._pending = self._pending[:size], self._pending[size:]
             if len(chunk) < size:
                 chunk += self._data.read(size - len(chunk))
-            return chunk
-        return self._data.read(size)
+        else:
+            chunk = self._data.read(size)
+        self._note_raw_position()
+        return chunk
 
     def skip(self, offset: int) -> int:
         """Skip to content ``offset``; returns where it got (less at the end)."""
