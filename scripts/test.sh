@@ -8,5 +8,8 @@ DEBIAN_PACKAGES=(
     postgresql php-cli php-curl nginx libnginx-mod-rtmp ffmpeg goaccess awscli perl chromium
 )
 bash scripts/bootstrap.sh test "${DEBIAN_PACKAGES[@]}"
+# The checks first: lint, formatting, types.
 .venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -127,10 +127,11 @@ class WowzaParser:
     def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
         totals: dict[tuple[date, str], list[int]] = {}
         rejects: list[bytes] = []
-        lines = block.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        for raw in lines:
+        # The line count the reader may pass is not needed: Wowza blocks are split here.
+        split = block.split(b"\n")
+        if split and split[-1] == b"":
+            split.pop()
+        for raw in split:
             line = raw.decode("utf-8", "replace").rstrip("\r")
             if line.startswith("#"):
                 if line.startswith("#Fields:"):
@@ -158,4 +159,4 @@ class WowzaParser:
             schema=TOTALS_SCHEMA,
             orient="row",
         )
-        return BlockResult(frame, len(lines), rejects)
+        return BlockResult(frame, len(split), rejects)
