@@ -88,10 +88,11 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a live process, in MB."""
+def rss_mb(pid: int, *, peak: bool = False) -> float:
+    """A live process's resident set (VmRSS), or its peak (VmHWM), in MB."""
+    field = "VmHWM:" if peak else "VmRSS:"
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 

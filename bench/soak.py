@@ -25,7 +25,15 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
 
-from _common import bench_env, print_table, replay_script, run_wrk, running_server, temp_dir  # noqa: E402
+from _common import (  # noqa: E402
+    bench_env,
+    print_table,
+    replay_script,
+    rss_mb,
+    run_wrk,
+    running_server,
+    temp_dir,
+)
 from tests.support.postgres import ThrowawayPostgres  # noqa: E402
 
 from streampanel.client import Client  # noqa: E402
@@ -37,13 +45,6 @@ from streampanel.settings import Settings  # noqa: E402
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def worker_pids(server_pid: int) -> list[int]:

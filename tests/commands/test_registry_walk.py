@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from streampanel.client import sign_request
 from streampanel.commands import REGISTRY
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from tests.conftest import Credentials, MakeAccount
+from tests.support.calls import dispatch
 
 _NONCES = itertools.count()
 
@@ -50,20 +48,7 @@ def call(
     runtime: Runtime, creds: Credentials, command: str, secret: str | None = None, **params: Any
 ) -> dict[str, Any]:
     # A distinct member per call: commands that create are idempotent on the signature.
-    request = {
-        "command": command,
-        "api_key": creds.api_key,
-        "timestamp": int(time.time()),
-        "cdn": creds.cdn,
-        **params,
-        "nonce": next(_NONCES),
-    }
-    signed = sign_request(request, secret or creds.secret)
-    body = (
-        Dispatcher(runtime.settings, runtime.engine, runtime.box)
-        .handle(signed.final_json.encode())
-        .body
-    )
+    body = dispatch(runtime, creds, command, secret=secret, **params, nonce=next(_NONCES))
     assert_envelope(body)
     return body
 

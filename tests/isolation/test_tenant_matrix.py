@@ -4,19 +4,18 @@ given for objects that do not exist."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from streampanel.client import sign_request
 from streampanel.commands import REGISTRY
 from streampanel.runtime import Runtime
 from streampanel.server.dispatch import Dispatcher
 from streampanel.store import uploads
 from streampanel.store.engine import write_transaction
 from tests.conftest import Credentials, MakeAccount
+from tests.support.calls import signed_json
 
 
 class Tenants:
@@ -51,15 +50,8 @@ class Tenants:
     def call(self, creds: Credentials, command: str, **params: Any) -> dict[str, Any]:
         # A distinct member per call: upload commands are idempotent on the signature.
         self._sequence += 1
-        request = {
-            "command": command,
-            "api_key": creds.api_key,
-            "timestamp": int(time.time()),
-            "cdn": creds.cdn,
-            **params,
-            "nonce": self._sequence,
-        }
-        body = self.dispatcher.handle(sign_request(request, creds.secret).final_json.encode()).body
+        text = signed_json(creds, command, **params, nonce=self._sequence)
+        body = self.dispatcher.handle(text.encode()).body
         body.pop("handle_time")
         return body
 

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from streampanel.protocol.request import is_int
+
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
@@ -27,12 +29,8 @@ def expected(text: str, **kwargs: Any) -> Any:
     return Field(json_schema_extra={"expected": text}, **kwargs)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def parse_int(value: Any) -> int:
-    if _is_int(value):
+    if is_int(value):
         return int(value)
     if isinstance(value, str) and _DIGITS.match(value):
         return int(value)
@@ -45,7 +43,7 @@ def _app_selector(value: Any) -> list[int | str]:
         raise ValueError("empty")
     selector: list[int | str] = []
     for item in items:
-        if _is_int(item):
+        if is_int(item):
             selector.append(int(item))
         elif isinstance(item, str) and item:
             selector.append(item)
@@ -64,7 +62,7 @@ def _from_unix(value: Any) -> datetime:
 
 
 def _start_date(value: Any) -> date:
-    if _is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
+    if is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
         return _from_unix(value).date()
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d", "%Y-%m"):
@@ -76,7 +74,7 @@ def _start_date(value: Any) -> date:
 
 
 def _date_time(value: Any) -> datetime:
-    if _is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
+    if is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
         return _from_unix(value)
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):

@@ -45,7 +45,8 @@ def decode_request_text(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """A JSON integer (Python's bool is an int, JSON's true is not)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -53,7 +54,7 @@ def _integer_member(request: dict[str, Any], name: str, expected: str) -> int:
     if name not in request:
         raise MissingParameter(name, expected)
     value = request[name]
-    if _is_int(value):
+    if is_int(value):
         return int(value)
     if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
