@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection
@@ -23,9 +24,14 @@ class CallContext:
     conn: Connection
     settings: Settings
     box: SecretBox
-    now: datetime
+    clock: Callable[[], float]
     # The request's signature: commands that create things are idempotent on it.
     signature: str = ""
+
+    @cached_property
+    def now(self) -> datetime:
+        """The request's time, naive UTC to the second (computed only by handlers using it)."""
+        return datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None, microsecond=0)
 
     def resolve_applications(self, selector: Iterable[int | str]) -> list[dict[str, Any]]:
         """The account's applications named by ids and names, in order, without repeats.

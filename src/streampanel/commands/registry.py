@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -33,6 +34,10 @@ class Command:
     # Cheap enough to run on the event loop (one indexed query, bounded result): a thread
     # hand-off would cost more than the work.  Everything else runs in the thread pool.
     inline: bool = False
+
+    @cached_property
+    def param_names(self) -> frozenset[str]:
+        return frozenset(self.params.model_fields)
 
     def parse_params(self, request: dict[str, Any]) -> BaseModel:
         try:

@@ -31,5 +31,8 @@ def failure(error: ApiError, seconds: float) -> dict[str, Any]:
     }
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def render(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")

@@ -25,15 +25,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Built once: json.loads with hooks would build a new decoder for every request.
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
 def decode_request_text(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"Request JSON is not valid UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
+        value = _DECODER.decode(text)
     except _DuplicateKey as exc:
         raise BadRequest(f"Request JSON has a duplicate key '{exc.args[0]}'") from None
     except RecursionError:

@@ -9,7 +9,6 @@ never re-serializes.  It cuts the top-level ``"signature"`` member out of the by
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import re
@@ -27,9 +26,12 @@ class SplitRequest:
     signature: object
 
 
+def _signature_bytes(signed_text: bytes, secret: str) -> bytes:
+    return base64.b64encode(hmac.digest(secret.encode(), signed_text, "sha256"))
+
+
 def sign(signed_text: bytes, secret: str) -> str:
-    digest = hmac.new(secret.encode(), signed_text, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return _signature_bytes(signed_text, secret).decode("ascii")
 
 
 def signature_matches(signed_text: bytes, secret: str, signature: str) -> bool:
@@ -37,12 +39,12 @@ def signature_matches(signed_text: bytes, secret: str, signature: str) -> bool:
 
     Decoded bytes are not compared: lenient decoders accept several strings for one digest.
     """
-    expected = sign(signed_text, secret).rstrip("=")
-    return hmac.compare_digest(expected.encode("ascii"), signature.rstrip("=").encode("utf-8"))
+    expected = _signature_bytes(signed_text, secret).rstrip(b"=")
+    return hmac.compare_digest(expected, signature.rstrip("=").encode("utf-8"))
 
 
 _WS = re.compile(rb"[ \t\r\n]*")
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 # Inside a container, the next byte that matters: a quote or a bracket.
 _CONTAINER_EVENT = re.compile(rb'["\[\]{}]')
 _SCALAR_END = re.compile(rb"[,}\] \t\r\n]|$")
@@ -84,29 +86,30 @@ def _end_of_value(text: bytes, pos: int) -> int:
     return _SCALAR_END.search(text, pos).start()  # type: ignore[union-attr]
 
 
-def _decode_key(raw: bytes) -> str:
-    # Keys are nearly always plain; only escaped ones need the JSON decoder.
+def _decode_string(raw: bytes) -> str:
+    # Keys and signatures are nearly always plain; only escaped ones need the JSON decoder.
     if b"\\" in raw:
         return str(json.loads(raw))
     return raw[1:-1].decode("utf-8")
 
 
 # What nearly every client sends: the signature as the last member, after a comma.  In valid
-# JSON a match is necessarily the top-level member: the final "}" closes the object, the
-# string before it is a complete token (no unescaped quote inside), and so is its key.
-_TRAILING_SIGNATURE = re.compile(
-    rb',[ \t\r\n]*"signature"[ \t\r\n]*:[ \t\r\n]*'
-    rb'("(?:[^"\\]|\\.)*")[ \t\r\n]*}[ \t\r\n]*\Z'
+# JSON an unescaped quote is always a string delimiter, so "signature" found after a comma
+# and followed by a string value, the final "}" and the end of the text is necessarily the
+# top-level member.  Anything else goes to the scanner.
+_SIGNATURE_TO_END = re.compile(
+    rb'"signature"[ \t\r\n]*:[ \t\r\n]*("[^"\\]*(?:\\.[^"\\]*)*")[ \t\r\n]*}[ \t\r\n]*\Z'
 )
 
 
 def split_signature(text: bytes) -> SplitRequest:
-    trailing = _TRAILING_SIGNATURE.search(text, max(0, len(text) - 4096))
-    if trailing is not None:
-        value_end = trailing.end(1)
-        return SplitRequest(
-            text[: trailing.start()] + text[value_end:], json.loads(trailing.group(1))
-        )
+    key_start = text.rfind(b'"signature"')
+    if key_start > 0:
+        comma = len(text[:key_start].rstrip(b" \t\r\n")) - 1
+        trailing = _SIGNATURE_TO_END.match(text, key_start)
+        if trailing is not None and comma >= 0 and text[comma] == 0x2C:
+            value_end = trailing.end(1)
+            return SplitRequest(text[:comma] + text[value_end:], _decode_string(trailing.group(1)))
     return _split_by_scanning(text)
 
 
@@ -128,7 +131,7 @@ def _split_by_scanning(text: bytes) -> SplitRequest:
         if pos < len(text) and text[pos] == 0x7D:
             return SplitRequest(text, None)
         key_end = _end_of_string(text, pos)
-        key = _decode_key(text[pos:key_end])
+        key = _decode_string(text[pos:key_end])
         pos = _skip_ws(text, key_end)
         if pos >= len(text) or text[pos] != 0x3A:
             raise MalformedJson("expected ':'")

@@ -1,8 +1,7 @@
-"""The ASGI application: routes, body limits, one event per request in the log."""
+"""The ASGI application: the API endpoint, the web pages and services around it."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -11,25 +10,27 @@ from typing import Any
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streampanel.errors import ApiError, MethodNotAllowed, PayloadTooLarge, TransportError
+from streampanel.errors import TransportError
 from streampanel.protocol import envelope
 from streampanel.secretbox import SecretBox
-from streampanel.server.body import extract_json_text
 from streampanel.server.dispatch import Dispatcher, Outcome
+from streampanel.server.endpoint import (
+    API_PATHS,
+    ApiEndpoint,
+    Receive,
+    Scope,
+    Send,
+    failure_outcome,
+)
 from streampanel.server.metrics import Metrics
 from streampanel.settings import Settings
 
 log = logging.getLogger("streampanel.access")
-
-# Room for a form's encoding around a JSON text of the maximum size (urlencoding can
-# triple it); the JSON text itself is limited exactly afterwards.
-_FORM_OVERHEAD_FACTOR = 3
-_FORM_OVERHEAD_BYTES = 64 * 1024
 
 # Background services (upload worker, collectors) started with the app: each is an async
 # context manager factory receiving the app's state.
@@ -54,35 +55,23 @@ def _json_response(outcome: Outcome) -> Response:
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+class StreampanelApp:
+    """The API paths go straight to the endpoint; everything else (health, metrics, web
+    pages, lifespan) to Starlette."""
 
+    def __init__(self, api: ApiEndpoint, rest: Starlette):
+        self.api = api
+        self.rest = rest
 
-async def _dispatch(dispatcher: Dispatcher, text: bytes) -> Outcome:
-    prepared = dispatcher.prepare(text)
-    if isinstance(prepared, Outcome):
-        return prepared
-    if prepared.command.inline:
-        return dispatcher.execute_inline(prepared)
-    return await run_in_threadpool(dispatcher.execute, prepared)
+    @property
+    def state(self) -> State:
+        return self.rest.state
 
-
-def _transport_failure(error: ApiError, started: float) -> Outcome:
-    return Outcome(
-        body=envelope.failure(error, time.perf_counter() - started),
-        http_status=error.http_status,
-        headers=error.headers,
-    )
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in API_PATHS:
+            await self.api(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)  # type: ignore[arg-type]
 
 
 def create_app(
@@ -91,43 +80,8 @@ def create_app(
     box: SecretBox,
     services: list[Service] | None = None,
     extra_routes: list[BaseRoute] | None = None,
-) -> Starlette:
+) -> StreampanelApp:
     state = AppState(settings, engine, box)
-    body_limit = settings.max_body_bytes * _FORM_OVERHEAD_FACTOR + _FORM_OVERHEAD_BYTES
-
-    async def stable(request: Request) -> Response:
-        started = time.perf_counter()
-        if request.method != "POST":
-            outcome = _transport_failure(MethodNotAllowed(), started)
-            outcome.headers = {"Allow": "POST"}
-        else:
-            try:
-                body = await _read_body(request, body_limit)
-                text = extract_json_text(
-                    request.headers.get("content-type", ""), body, settings.max_body_bytes
-                )
-            except ApiError as error:
-                outcome = _transport_failure(error, started)
-            else:
-                outcome = await _dispatch(state.dispatcher, text)
-        elapsed = time.perf_counter() - started
-        code = outcome.body.get("code", outcome.http_status)
-        state.metrics.observe_request(outcome.command, code, elapsed)
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                json.dumps(
-                    {
-                        "event": "request",
-                        "path": request.url.path,
-                        "command": outcome.command,
-                        "cdn": outcome.cdn,
-                        "code": code,
-                        "ms": round(elapsed * 1000, 2),
-                        "client": request.client.host if request.client else None,
-                    }
-                )
-            )
-        return _json_response(outcome)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -144,7 +98,7 @@ def create_app(
         else:
             log.error("unhandled error", exc_info=exc)
             error = TransportError(500, "Internal error")
-        return _json_response(_transport_failure(error, time.perf_counter()))
+        return _json_response(failure_outcome(error, time.perf_counter()))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -154,13 +108,8 @@ def create_app(
                 await stack.enter_async_context(service(state))
             yield
 
-    methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
-    app = Starlette(
+    rest = Starlette(
         routes=[
-            Route("/stable/", stable, methods=methods),
-            Route("/stable", stable, methods=methods),
-            Route("/dev/", stable, methods=methods),
-            Route("/dev", stable, methods=methods),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
             *(extra_routes or []),
@@ -168,5 +117,6 @@ def create_app(
         exception_handlers={404: http_error, 405: http_error, 500: http_error},
         lifespan=lifespan,
     )
-    app.state.streampanel = state
-    return app
+    rest.state.streampanel = state
+    endpoint = ApiEndpoint(state.dispatcher, state.metrics, settings.max_body_bytes)
+    return StreampanelApp(endpoint, rest)

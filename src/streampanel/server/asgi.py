@@ -5,15 +5,13 @@ uvicorn --factory streampanel.server.asgi:app_from_environment --workers 4
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
 from streampanel.runtime import open_runtime
-from streampanel.server.app import create_app
+from streampanel.server.app import StreampanelApp, create_app
 from streampanel.server.services import embedded_services, feature_routes
 from streampanel.settings import Settings
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> StreampanelApp:
     settings = Settings()
     runtime = open_runtime(settings)
     return create_app(

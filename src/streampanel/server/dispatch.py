@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -73,6 +71,32 @@ class _AuthFailure(AuthenticationFailed):
         super().__init__(message)
 
 
+class _StoreErrors:
+    """Store outages become 503, anything unexpected a bare 500: never a traceback out.
+
+    A class rather than ``@contextmanager``: it wraps every request, twice.
+    """
+
+    __slots__ = ("command",)
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if exc is None or isinstance(exc, ApiError) or not isinstance(exc, Exception):
+            return
+        if isinstance(exc, OperationalError | DBAPIError):
+            log.warning("store unavailable: %s", exc.__class__.__name__)
+            raise StoreUnavailable() from None
+        log.error("command %s failed", self.command, exc_info=exc)
+        raise InternalError() from None
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -114,13 +138,15 @@ class Dispatcher:
         prepared = self.prepare(raw)
         return prepared if isinstance(prepared, Outcome) else self.execute(prepared)
 
-    def prepare(self, raw: bytes) -> Prepared | Outcome:
+    def prepare(self, raw: bytes, started: float | None = None) -> Prepared | Outcome:
         """Every check up to the handler; a failure comes back as its ``Outcome``.
 
         Cheap (the key lookup is cached), so the server runs it on the event loop and hands
-        only the handler to a thread when the command is not ``inline``.
+        only the handler to a thread when the command is not ``inline``.  ``started`` is when
+        the request arrived, for ``handle_time``.
         """
-        started = time.perf_counter()
+        if started is None:
+            started = time.perf_counter()
         outcome = Outcome(body={})
         try:
             members = decode_request_text(raw)
@@ -137,7 +163,7 @@ class Dispatcher:
             params = command.parse_params(members)
         except ApiError as error:
             return self._failed(outcome, error, started)
-        ignored = members.keys() - _ENVELOPE_MEMBERS - command.params.model_fields.keys()
+        ignored = members.keys() - _ENVELOPE_MEMBERS - command.param_names
         if ignored:
             log.info("%s: ignoring unknown members %s", command.name, sorted(ignored))
         return Prepared(command, params, key, request.signature.rstrip("="), outcome, started)
@@ -188,7 +214,7 @@ class Dispatcher:
             conn=conn,
             settings=self.settings,
             box=self.box,
-            now=datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None, microsecond=0),
+            clock=self.clock,
             signature=prepared.signature,
         )
 
@@ -199,19 +225,9 @@ class Dispatcher:
         )
         return outcome
 
-    @contextmanager
-    def _store_errors(self, command: str) -> Iterator[None]:
-        """Store outages become 503, anything unexpected a bare 500: never a traceback out."""
-        try:
-            yield
-        except (OperationalError, DBAPIError) as exc:
-            log.warning("store unavailable: %s", exc.__class__.__name__)
-            raise StoreUnavailable() from None
-        except ApiError:
-            raise
-        except Exception:
-            log.exception("command %s failed", command)
-            raise InternalError() from None
+    @staticmethod
+    def _store_errors(command: str) -> _StoreErrors:
+        return _StoreErrors(command)
 
     @staticmethod
     def _failed(outcome: Outcome, error: ApiError, started: float) -> Outcome:
