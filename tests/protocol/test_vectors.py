@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streampanel.client import sign_request
-from streampanel.protocol.signing import signature_matches, split_signature
+from streampanel.protocol.signing import Signer, signature_matches, split_signature
 from tests.protocol.vectors import PHP_ARRAYS, SECRET, load_vectors
 
 VECTORS = load_vectors()
@@ -47,3 +51,12 @@ def test_decoding_and_reencoding_would_not_verify_the_floats_vector() -> None:
     vector = next(v for v in VECTORS if v["name"] == "floats")
     decoded = json.loads(vector["signed_text"])
     assert sign_request(decoded, SECRET).signature != vector["signature"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(max_size=200), text=st.binary(max_size=500))
+def test_signer_is_hmac_sha256_for_any_secret_length(secret: str, text: bytes) -> None:
+    expected = base64.b64encode(hmac.digest(secret.encode(), text, "sha256"))
+    assert Signer(secret).signature(text) == expected
+    assert Signer(secret).matches(text, expected.decode().rstrip("="))
+    assert not Signer(secret + "x").matches(text, expected.decode())

@@ -104,13 +104,13 @@ def _single_field(values: list[bytes]) -> bytes:
 
 
 def extract_json_text(content_type: str, body: bytes, max_json_bytes: int) -> bytes:
-    media_type, options = parse_options_header(content_type)
-    if media_type == b"application/json":
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type == "application/json":
         text = body
-    elif media_type == b"application/x-www-form-urlencoded":
+    elif media_type == "application/x-www-form-urlencoded":
         text = _from_urlencoded(body)
-    elif media_type == b"multipart/form-data":
-        boundary = options.get(b"boundary")
+    elif media_type == "multipart/form-data":
+        boundary = parse_options_header(content_type)[1].get(b"boundary")
         if not boundary:
             raise BadRequest("Multipart body without a boundary")
         text = _from_multipart(body, boundary)

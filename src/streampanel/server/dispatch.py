@@ -29,7 +29,7 @@ from streampanel.errors import (
 )
 from streampanel.protocol import envelope
 from streampanel.protocol.request import Envelope, decode_request_text
-from streampanel.protocol.signing import signature_matches, split_signature
+from streampanel.protocol.signing import Signer, split_signature
 from streampanel.secretbox import SecretBox
 from streampanel.server.ratelimit import RateLimiter
 from streampanel.settings import Settings
@@ -42,7 +42,7 @@ log = logging.getLogger("streampanel.api")
 _ENVELOPE_MEMBERS = frozenset({"command", "cdn", "api_key", "timestamp", "signature"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     body: dict[str, Any]
     http_status: int = 200
@@ -51,7 +51,7 @@ class Outcome:
     cdn: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A request that passed every check and is ready for its handler."""
 
@@ -109,9 +109,9 @@ class Dispatcher:
         self.engine = engine
         self.box = box
         self.clock = clock
-        # api_key -> (expiry, key): skips a query and a decryption per request.  Revoking a
-        # key takes effect everywhere within key_cache_seconds.
-        self._keys: dict[str, tuple[float, ApiKey]] = {}
+        # api_key -> (expiry, key, its signer): skips a query, a decryption and the HMAC key
+        # set-up per request.  Revoking a key takes effect everywhere within key_cache_seconds.
+        self._keys: dict[str, tuple[float, ApiKey, Signer]] = {}
         self._loop_connection: Connection | None = None
         self.limiter = RateLimiter(settings, engine, clock)
 
@@ -120,18 +120,20 @@ class Dispatcher:
             self._loop_connection.close()
             self._loop_connection = None
 
-    def _find_key(self, api_key: str) -> ApiKey | None:
+    def _find_key(self, api_key: str) -> tuple[ApiKey, Signer] | None:
         now = time.monotonic()
         cached = self._keys.get(api_key)
         if cached is not None and cached[0] > now:
-            return cached[1]
+            return cached[1], cached[2]
         with self.engine.connect() as conn:
             key = accounts.find_active_key(conn, self.box, api_key)
-        if key is not None:
-            if len(self._keys) > 10_000:
-                self._keys.clear()
-            self._keys[api_key] = (now + self.settings.key_cache_seconds, key)
-        return key
+        if key is None:
+            return None
+        if len(self._keys) > 10_000:
+            self._keys.clear()
+        signer = Signer(key.secret)
+        self._keys[api_key] = (now + self.settings.key_cache_seconds, key, signer)
+        return key, signer
 
     def handle(self, raw: bytes) -> Outcome:
         """The whole request, synchronously (tests, in-process callers)."""
@@ -240,9 +242,10 @@ class Dispatcher:
 
     def authenticate(self, raw: bytes, request: Envelope) -> ApiKey:
         """The key that signed this request, or ``AuthenticationFailed``."""
-        key = self._find_key(request.api_key)
-        if key is None:
+        found = self._find_key(request.api_key)
+        if found is None:
             raise _AuthFailure(f"unknown or revoked api_key for cdn {request.cdn}")
+        key, signer = found
         if key.account_id != request.cdn:
             raise _AuthFailure(f"key {key.id} does not belong to cdn {request.cdn}")
         signed_text = split_signature(raw).signed_text
@@ -250,7 +253,7 @@ class Dispatcher:
         if abs(now - request.timestamp) > self.settings.timestamp_window:
             # Say why only to a caller who proved the secret: no key probing by stale stamps.
             skew = int(request.timestamp - now)
-            if signature_matches(signed_text, key.secret, request.signature):
+            if signer.matches(signed_text, request.signature):
                 raise _AuthFailure(
                     f"timestamp skew {skew}s",
                     "Authentication failed: timestamp is outside the allowed window of "
@@ -258,6 +261,6 @@ class Dispatcher:
                     "check the client's clock",
                 )
             raise _AuthFailure(f"timestamp skew {skew}s and bad signature")
-        if not signature_matches(signed_text, key.secret, request.signature):
+        if not signer.matches(signed_text, request.signature):
             raise _AuthFailure(f"signature mismatch for key {key.id}")
         return key

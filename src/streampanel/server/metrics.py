@@ -2,28 +2,71 @@
 
 from __future__ import annotations
 
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+_MAX_COMMAND_SERIES = 1_000
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
+class RequestCollector(Collector):
+    """API request counts and latencies, kept as plain numbers and exposed at scrape time.
+
+    Updated once per request by the event loop thread only: prometheus_client's own counters
+    take a lock per increment, several times the cost of the update itself.
+    """
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int], int] = {}
+        # command -> per-bucket counts (the last one is +Inf), then the sum of seconds
+        self.latency: dict[str, tuple[list[int], list[float]]] = {}
+
+    def observe(self, command: str, code: int, seconds: float) -> None:
+        histogram = self.latency.get(command)
+        if histogram is None:
+            # Command names come from clients: a flood of made-up ones shares one series.
+            if len(self.latency) >= _MAX_COMMAND_SERIES:
+                command = "(other)"
+            histogram = self.latency.setdefault(command, ([0] * (len(LATENCY_BUCKETS) + 1), [0.0]))
+        histogram[0][bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        histogram[1][0] += seconds
+        key = (command, code)
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "streampanel_requests",
+            "API requests by command and envelope code",
+            labels=["command", "code"],
+        )
+        for (command, code), count in sorted(self.counts.items()):
+            requests.add_metric([command, str(code)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "streampanel_request_seconds", "API request handling time", labels=["command"]
+        )
+        for command, (counts, total) in sorted(self.latency.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), counts, strict=True):
+                cumulative += count
+                buckets.append((_bucket_label(bound), cumulative))
+            latency.add_metric([command], buckets, sum_value=total[0])
+        yield latency
+
+
+def _bucket_label(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(float(bound))
 
 
 class Metrics:
     def __init__(self) -> None:
-        self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "streampanel_requests",
-            "API requests by command and envelope code",
-            ["command", "code"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "streampanel_request_seconds",
-            "API request handling time",
-            ["command"],
-            registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-        )
+        self.requests = RequestCollector()
+        self.registry.register(self.requests)
         self.queue_depth = Gauge(
             "streampanel_upload_queue_depth", "Upload jobs not yet done", registry=self.registry
         )
@@ -35,18 +78,7 @@ class Metrics:
         )
 
     def observe_request(self, command: str, code: int, seconds: float) -> None:
-        # labels() takes a lock and builds a key each time: keep the children.
-        key = (command, code)
-        children = self._request_children.get(key)
-        if children is None:
-            children = (
-                self.requests.labels(command, str(code)),
-                self.latency.labels(command),
-            )
-            if len(self._request_children) < 10_000:
-                self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests.observe(command, code, seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
