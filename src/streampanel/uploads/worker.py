@@ -31,7 +31,7 @@ from streampanel.storage import resolve_stored_file
 from streampanel.store import accounts
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction
-from streampanel.uploads import backoff, callbacks
+from streampanel.uploads import backoff
 from streampanel.uploads.errors import (
     Interrupted,
     LeaseLost,
@@ -284,8 +284,8 @@ class Worker:
             destination = store.get_destination(conn, self.box, job["account_id"], job["kind"])
         if destination is None:
             raise PermanentFailure(f"No {job['kind']} destination is configured", 409)
-        # boto3 and the Google client load on first use: every CLI command imports this
-        # module (through serve), and most never upload.
+        # boto3 and the Google client load on first use, each only when a job needs it: a
+        # worker with S3 jobs alone never pays for the Google client's import.
         if job["kind"] == "aws":
             from streampanel.uploads import s3
 
@@ -298,6 +298,9 @@ class Worker:
     # --- callbacks -----------------------------------------------------------------
 
     def _deliver_callback(self, job: dict[str, Any], lease: Lease) -> None:
+        # httpx too loads on first use: most jobs have no callback.
+        from streampanel.uploads import callbacks
+
         with self.engine.connect() as conn:
             key = store.callback_key(conn, self.box, job)
             fresh = store.get_job(conn, lease.job_id)
