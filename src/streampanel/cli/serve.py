@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
-import sys
 
 import typer
 import uvicorn
 
+from streampanel.cli.logs import configure_logging
 from streampanel.cli.output import console, err_console, user_errors
 from streampanel.runtime import open_runtime
 from streampanel.server.app import create_app
@@ -32,14 +31,6 @@ def demo_warning(host: str) -> str | None:
         f"demo mode on {host}: the demo account uses the PUBLIC example credentials from the "
         "API documentation. Anyone who can reach this address can use it. Listen on "
         "127.0.0.1 or drop --demo."
-    )
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
 
 

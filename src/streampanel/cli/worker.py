@@ -7,8 +7,8 @@ from types import FrameType
 
 import typer
 
+from streampanel.cli.logs import configure_logging
 from streampanel.cli.output import console, user_errors
-from streampanel.cli.serve import configure_logging
 from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 from streampanel.uploads.worker import Worker
