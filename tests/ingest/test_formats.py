@@ -146,6 +146,8 @@ def test_rejected_lines_found_by_position(monkeypatch: pytest.MonkeyPatch) -> No
         bad = sorted(rng.sample(range(len(lines)), rng.randint(0, len(lines))))
         expected = [line.removesuffix(b"\r") for line in (lines[i] for i in bad)]
         assert common.rejected_lines(block, bad) == expected
+        # Given the line count, lines in the second half are counted from the end.
+        assert common.rejected_lines(block, bad, len(lines)) == expected
 
 
 def test_zones_with_odd_minutes_split_by_the_minute() -> None:

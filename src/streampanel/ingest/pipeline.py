@@ -170,21 +170,21 @@ class Ingester:
         # Commits run in this thread: a committer thread overlapping the next block's parse
         # was measured slower on two cores (its Python work contends for the GIL).
 
-        def handle(block: bytes, end: int, lines: int | None = None) -> None:
-            result = parser.parse(block, lines)
+        def handle(block: bytes, end: int) -> None:
+            result = parser.parse(block)
             self._commit(source, content, end, rejects, result, parser.state(), report)
             if self.progress:
                 self.progress(report, content.raw_position(), content.raw_size)
 
         if follow_path is None:
-            for block, end, unfinished, lines in prefetched_blocks(
+            for block, end, unfinished in prefetched_blocks(
                 content, self.block_bytes, final=content.complete
             ):
                 if stop is not None and stop.is_set():
                     break
                 if block:
                     ingested_any = True
-                    handle(block, end, lines)
+                    handle(block, end)
                 report.unfinished = unfinished
         else:
             ingested_any = self._follow_content(content, follow_path, handle, report, stop, poll)

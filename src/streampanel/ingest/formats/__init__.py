@@ -17,8 +17,8 @@ from streampanel.ingest.formats.common import AppPattern, BlockResult
 
 
 class Parser(Protocol):
-    def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
-        """Parse a block of complete lines (``lines``: its newline count, when known)."""
+    def parse(self, block: bytes) -> BlockResult:
+        """Parse a block of complete lines."""
         ...
 
     def state(self) -> str:
@@ -31,8 +31,8 @@ class _Stateless:
         self._parse = module.parse  # type: ignore[attr-defined]
         self._apps = apps
 
-    def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
-        return self._parse(block, self._apps, lines)  # type: ignore[no-any-return]
+    def parse(self, block: bytes) -> BlockResult:
+        return self._parse(block, self._apps)  # type: ignore[no-any-return]
 
     def state(self) -> str:
         return "{}"

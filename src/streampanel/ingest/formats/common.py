@@ -8,8 +8,11 @@ everything else together.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import polars as pl
 
@@ -42,32 +45,65 @@ def split_lines(block: bytes) -> list[bytes]:
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
-_SEGMENT = 1 << 20
+_SEGMENT = 64 << 10
 
 
-def rejected_lines(block: bytes, valid: pl.Series | list[int]) -> list[bytes]:
+def rejected_lines(
+    block: bytes, valid: pl.Series | list[int], lines: int | None = None
+) -> list[bytes]:
     """The raw lines at the positions where ``valid`` is false, or at the given positions.
 
-    The rare path, kept cheap: newlines are counted per 1 MiB segment (a C scan) and only
-    the segments holding a rejected line are split.
+    The rare path, kept cheap: newlines are counted per segment (a C scan), from the end of
+    the block nearer to each line when ``lines`` (the block's number of lines) is given,
+    and only the segments holding a rejected line are split.
     """
     bad = valid if isinstance(valid, list) else valid.not_().arg_true().to_list()
     if not bad:
         return []
-    found: list[bytes] = []
-    wanted = iter(sorted(bad))
-    target = next(wanted, None)
-    start, first_line = 0, 0  # segment start (a line start) and its line number
-    while target is not None and start < len(block):
+    wanted = sorted(bad)
+    middle = len(wanted) if lines is None else bisect.bisect_left(wanted, lines // 2)
+    found = _pick(block, wanted[:middle], _segments_forward(block))
+    if lines is not None and middle < len(wanted):
+        found.update(_pick(block, wanted[middle:][::-1], _segments_backward(block, lines)))
+    return [found[i] for i in wanted]
+
+
+Segment = tuple[int, int, int, int]  # start, end, index of its first line, lines
+
+
+def _segments_forward(block: bytes) -> Iterator[Segment]:
+    start, first = 0, 0
+    while start < len(block):
         end = block.find(b"\n", min(start + _SEGMENT, len(block)) - 1) + 1 or len(block)
         count = block.count(b"\n", start, end)
-        if target < first_line + count:
-            lines = block[start:end].split(b"\n")
-            while target is not None and target < first_line + count:
-                text = lines[target - first_line]
-                found.append(text[:-1] if text.endswith(b"\r") else text)
-                target = next(wanted, None)
-        start, first_line = end, first_line + count
+        yield start, end, first, count
+        start, first = end, first + count
+
+
+def _segments_backward(block: bytes, lines: int) -> Iterator[Segment]:
+    end, after = len(block), lines
+    while end > 0:
+        start = block.rfind(b"\n", 0, max(end - _SEGMENT, 0)) + 1
+        count = block.count(b"\n", start, end)
+        yield start, end, after - count, count
+        end, after = start, after - count
+
+
+def _pick(block: bytes, targets: list[int], segments: Iterator[Segment]) -> dict[int, bytes]:
+    """The lines at ``targets``, given in the order the segments come."""
+    found: dict[int, bytes] = {}
+    pending = iter(targets)
+    target = next(pending, None)
+    for start, end, first, count in segments:
+        if target is None:
+            break
+        split: list[bytes] | None = None
+        while target is not None and first <= target < first + count:
+            if split is None:
+                split = block[start:end].split(b"\n")
+            text = split[target - first]
+            found[target] = text[:-1] if text.endswith(b"\r") else text
+            target = next(pending, None)
     return found
 
 
@@ -152,7 +188,14 @@ def _offset_minutes(tz: pl.Expr) -> pl.Expr:
     minutes = compact.str.slice(1, 2).cast(pl.Int64, strict=False) * 60 + compact.str.slice(
         3, 2
     ).cast(pl.Int64, strict=False)
-    return pl.when(compact == "Z").then(0).when(valid).then(sign * minutes).otherwise(None)
+    return (
+        pl.when(compact == "Z")
+        .then(0)
+        .when(valid)
+        .then(sign * minutes)
+        .otherwise(None)
+        .alias("offset")
+    )
 
 
 def local_key(time: pl.Expr, tz: pl.Expr, hour_len: int, minute_len: int) -> pl.Expr:
@@ -165,83 +208,134 @@ def local_key(time: pl.Expr, tz: pl.Expr, hour_len: int, minute_len: int) -> pl.
     )
 
 
+class LocalTotals(NamedTuple):
+    totals: pl.DataFrame  # TOTALS_SCHEMA
+    # Rows to reject (invalid, or with a time or zone that turned out malformed), in order.
+    rejected: list[int]
+    rows: int
+
+
 def totals_from_local(
     rows: pl.LazyFrame,
     minute_format: str,
     hour_len: int,
-    expected_rows: int | None = None,
+    line_count: pl.LazyFrame | None = None,
     minute_key: pl.Expr | None = None,
-) -> tuple[pl.DataFrame, list[int]] | None:
+) -> LocalTotals | None:
     """Group valid rows (``key, tz, app, bytes, valid``) into UTC-day totals.
 
-    Returns the totals and the positions of the rows to reject (invalid, or with a time or
-    zone that turned out malformed), in order; None when the frame does not
-    have ``expected_rows`` rows (the caller's row-per-line assumption failed) or polars
-    could not read it.  One pass over the data when every row is valid, the usual case.
+    None when ``line_count`` (a plan giving the block's number of lines) differs from the
+    number of rows (the caller's row-per-line assumption failed) or polars could not read
+    the rows.
 
     With ``minute_key``, ``key`` is cut to the hour for every row, and only rows in zones
     with an odd minute offset (``+0530``: rare) are grouped again by ``minute_key``.
+
+    The usual block (every time and zone well-formed, zones on the hour) costs one scan of
+    the rows, which also converts the few groups it makes to UTC days, and one small
+    group-by; only a block with other groups scans its rows again.
     """
-    grouped_plan = (
-        rows.filter(pl.col("valid"))
-        .group_by("key", "tz", "app")
-        .agg(pl.col("bytes").sum(), pl.len().alias("requests"))
-    )
-    counts_plan = rows.select(pl.len().alias("rows"))
-    # Positions of invalid rows come out of the same scan (polars shares it between plans).
-    bad_plan = rows.with_row_index("index").filter(pl.col("valid").not_()).select("index")
+    settled = pl.col("day").is_not_null()
+    if minute_key is not None:
+        settled = settled & (pl.col("offset") % 60 == 0)
+    # One output per scan: polars does not share a scan between plans derived from it.
+    plans = [
+        _with_utc_days(
+            rows.filter(pl.col("valid"))
+            .group_by("key", "tz", "app")
+            .agg(pl.col("bytes").sum(), pl.len().cast(pl.Int64).alias("requests")),
+            hour_len,
+            minute_format,
+        ).with_columns(settled.alias("settled")),
+        rows.with_row_index("index").filter(pl.col("valid").not_()).select("index"),
+    ]
+    if line_count is not None:
+        plans.append(line_count)
     try:
-        grouped, counts, bad_rows = pl.collect_all([grouped_plan, counts_plan, bad_plan])
+        groups, bad_rows, *counted = pl.collect_all(plans)
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
         return None
-    if expected_rows is not None and counts["rows"][0] != expected_rows:
+    read = int(groups["requests"].sum()) + bad_rows.height
+    if counted and read != counted[0].item():
         return None
     bad_positions: list[int] = bad_rows["index"].to_list()
-    key = pl.col("key")
-    if minute_key is not None:
-        minutes = pl.col("tz").str.strip_chars_end("]").str.replace(":", "", literal=True)
-        odd = grouped.filter(minutes.str.slice(3, 2) != "00")["tz"].unique()
-        if odd.len():
-            in_odd = pl.col("tz").is_in(odd.implode())
-            key = pl.when(in_odd).then(minute_key).otherwise(pl.col("key"))
-            again = (
-                rows.filter(pl.col("valid") & in_odd)
-                .with_columns(minute_key.alias("key"))
-                .group_by("key", "tz", "app")
-                .agg(pl.col("bytes").sum(), pl.len().alias("requests"))
-                .collect()
-            )
-            grouped = pl.concat([grouped.filter(in_odd.not_()), again.select(grouped.columns)])
-    grouped = grouped.with_columns(
-        # chrono parses no hour without its minute: hour keys get ":00".
+    if groups["settled"].all():
+        return LocalTotals(_by_day(groups), bad_positions, read)
+    totals, more_bad = _settle(
+        rows,
+        groups.filter("settled"),
+        groups.filter(pl.col("settled").not_()),
+        minute_format,
+        hour_len,
+        minute_key,
+    )
+    return LocalTotals(totals, sorted(bad_positions + more_bad), read)
+
+
+def _with_utc_days(groups: pl.LazyFrame, hour_len: int, minute_format: str) -> pl.LazyFrame:
+    """Groups by local ``key`` and ``tz`` with their UTC ``day`` (null when either does not
+    parse) and ``offset``; a null ``app`` becomes ''."""
+    # chrono parses no hour without its minute: hour keys get ":00".
+    local = (
         pl.when(pl.col("key").str.len_bytes() == hour_len)
         .then(pl.col("key") + ":00")
         .otherwise(pl.col("key"))
         .str.strptime(pl.Datetime, minute_format, strict=False)
-        .alias("local"),
-        _offset_minutes(pl.col("tz")).alias("offset"),
     )
-    broken = grouped.filter(pl.col("local").is_null() | pl.col("offset").is_null())
-    if broken.height:
-        bad = (broken["key"] + "|" + broken["tz"]).unique()
-        more = (
-            rows.with_row_index("index")
-            .filter(pl.col("valid") & (key + "|" + pl.col("tz")).is_in(bad.implode()))
-            .select("index")
-            .collect()
+    offset = _offset_minutes(pl.col("tz"))
+    return groups.with_columns(
+        (local - pl.duration(minutes=offset)).dt.date().alias("day"),
+        offset,
+        pl.col("app").fill_null(""),
+    )
+
+
+def _by_day(groups: pl.DataFrame) -> pl.DataFrame:
+    return groups.group_by("day", "app").agg(
+        pl.col("bytes").sum().cast(pl.Int64), pl.col("requests").sum()
+    )
+
+
+def _settle(
+    rows: pl.LazyFrame,
+    settled: pl.DataFrame,
+    unsettled: pl.DataFrame,
+    minute_format: str,
+    hour_len: int,
+    minute_key: pl.Expr | None,
+) -> tuple[pl.DataFrame, list[int]]:
+    """The rare groups: zones with odd minutes (grouped again by the minute) and malformed
+    times or zones (whose rows are rejected).  Returns all totals and the rejected rows."""
+    key = pl.col("key")
+    broken = unsettled.filter(pl.col("day").is_null())
+    odd = unsettled.filter(pl.col("day").is_not_null())
+    if minute_key is not None and odd.height:
+        in_odd = pl.col("tz").is_in(odd["tz"].unique().implode())
+        key = pl.when(in_odd).then(minute_key).otherwise(pl.col("key"))
+        by_minute = _with_utc_days(
+            rows.filter(pl.col("valid") & in_odd)
+            .with_columns(minute_key.alias("key"))
+            .group_by("key", "tz", "app")
+            .agg(pl.col("bytes").sum(), pl.len().cast(pl.Int64).alias("requests")),
+            hour_len,
+            minute_format,
+        ).collect()
+        settled = pl.concat(
+            [settled, by_minute.filter(pl.col("day").is_not_null())], how="diagonal"
         )
-        bad_positions = sorted(bad_positions + more["index"].to_list())
-        grouped = grouped.filter(pl.col("local").is_not_null() & pl.col("offset").is_not_null())
-    totals = (
-        grouped.lazy()
-        .select(
-            (pl.col("local") - pl.duration(minutes=pl.col("offset"))).dt.date().alias("day"),
-            pl.col("app").fill_null(""),
-            pl.col("bytes").cast(pl.Int64),
-            pl.col("requests").cast(pl.Int64),
+        # The hour groups of those zones (malformed ones too) are replaced by the minute's.
+        broken = pl.concat(
+            [broken.filter(in_odd.not_()), by_minute.filter(pl.col("day").is_null())],
+            how="diagonal",
         )
-        .group_by("day", "app")
-        .agg(pl.col("bytes").sum(), pl.col("requests").sum())
+    totals = _by_day(settled)
+    if not broken.height:
+        return totals, []
+    names = (broken["key"] + "|" + broken["tz"]).unique()
+    positions = (
+        rows.with_row_index("index")
+        .filter(pl.col("valid") & (key + "|" + pl.col("tz")).is_in(names.implode()))
+        .select("index")
         .collect()
     )
-    return totals, bad_positions
+    return totals, positions["index"].to_list()

@@ -112,15 +112,20 @@ def _shaped(rows: pl.LazyFrame, apps: AppPattern) -> pl.LazyFrame:
 _MINUTE_KEY = pl.col("time").str.slice(1, _MINUTE_LEN)
 
 
-def parse(block: bytes, apps: AppPattern, lines: int | None = None) -> BlockResult:
-    lines = block.count(b"\n") if lines is None else lines
+def _line_count(block: bytes) -> pl.LazyFrame:
+    # Without quoting every newline ends a row, and polars counts them without parsing.
+    return pl.scan_csv(
+        block, has_header=False, separator="\n", quote_char=None, schema={"line": pl.String}
+    ).select(pl.len())
+
+
+def parse(block: bytes, apps: AppPattern) -> BlockResult:
     done = totals_from_local(
-        _shaped(_csv_rows(block), apps), _MINUTE, _HOUR_LEN, lines, _MINUTE_KEY
+        _shaped(_csv_rows(block), apps), _MINUTE, _HOUR_LEN, _line_count(block), _MINUTE_KEY
     )
     if done is None:  # not one CSV row per line: the per-line regex
         done = totals_from_local(
-            _shaped(_regex_rows(block), apps), _MINUTE, _HOUR_LEN, lines, _MINUTE_KEY
+            _shaped(_regex_rows(block), apps), _MINUTE, _HOUR_LEN, None, _MINUTE_KEY
         )
     assert done is not None
-    totals, bad = done
-    return BlockResult(totals, lines, rejected_lines(block, bad))
+    return BlockResult(done.totals, done.rows, rejected_lines(block, done.rejected, done.rows))

@@ -86,7 +86,7 @@ def _utc_from_msec(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def parse(block: bytes, apps: AppPattern, lines: int | None = None) -> BlockResult:
+def parse(block: bytes, apps: AppPattern) -> BlockResult:
     rows = parse_rows(block)
     rows = _utc_from_msec(rows)
     url = pl.coalesce(pl.col("uri"), pl.col("request_uri"))
@@ -143,7 +143,7 @@ def parse(block: bytes, apps: AppPattern, lines: int | None = None) -> BlockResu
             continue
         done = totals_from_local(frame.lazy(), minute_fmt, hour_len)
         assert done is not None  # an in-memory frame always reads
-        part, bad = done
+        part, bad, _ = done
         part_valid = frame["valid"].clone().scatter(bad, False) if bad else frame["valid"]
         totals.append(part)
         valid = valid | part_valid
@@ -154,4 +154,4 @@ def parse(block: bytes, apps: AppPattern, lines: int | None = None) -> BlockResu
         if totals
         else empty_totals()
     )
-    return BlockResult(combined, rows.height, rejected_lines(block, valid))
+    return BlockResult(combined, rows.height, rejected_lines(block, valid, rows.height))

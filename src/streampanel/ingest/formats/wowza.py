@@ -124,10 +124,9 @@ class WowzaParser:
             self.last.pop(client, None)  # the session is over: keep the state small
         return increase
 
-    def parse(self, block: bytes, lines: int | None = None) -> BlockResult:
+    def parse(self, block: bytes) -> BlockResult:
         totals: dict[tuple[date, str], list[int]] = {}
         rejects: list[bytes] = []
-        # The line count the reader may pass is not needed: Wowza blocks are split here.
         split = block.split(b"\n")
         if split and split[-1] == b"":
             split.pop()
