@@ -3,12 +3,13 @@ application, unattributed traffic, rejected lines kept, and a second run adding 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from streampanel.ingest.formats import make_parser
+from streampanel.ingest.formats import BlockResult, make_parser
 from streampanel.ingest.formats.wowza import zone
 from streampanel.runtime import Runtime
 from tests.conftest import MakeAccount
@@ -163,3 +164,43 @@ def test_zones_with_odd_minutes_split_by_the_minute() -> None:
         (date(2024, 1, 1), "x", 20, 2),
     ]
     assert result.rejects == [block.splitlines()[3]]
+
+
+def test_nginx_combined_every_line_counted_or_rejected_verbatim() -> None:
+    """Fixture lines shuffled with damaged copies (stray quotes, cut lines, CR, blank and
+    non-UTF-8 lines): each line is either billed or kept as it was, never lost, whichever
+    path (CSV or per-line regex) the block takes."""
+    import random
+
+    fixture = (FIXTURES / "combined.log").read_bytes().splitlines()
+    good = [line for line in fixture if parse_alone(line).rejects == []]
+    rng = random.Random(11)
+    damage = [
+        lambda line: line[: rng.randint(0, len(line))],
+        lambda line: line.replace(b'"', b"", 1),
+        lambda line: line + b"\r",
+        lambda line: b"\xff\xfe" + line,
+        lambda line: b"",
+    ]
+    parser = make_parser("nginx-combined", APP_PATTERN)
+    for _ in range(60):
+        lines = [
+            rng.choice(damage)(line) if rng.random() < 0.2 else line
+            for line in rng.choices(fixture + good * 3, k=rng.randint(1, 40))
+        ]
+        block = b"\n".join(lines) + b"\n"
+        result = parser.parse(block)
+        assert result.lines == len(lines)
+        assert sum(result.totals["requests"]) + len(result.rejects) == len(lines)
+        kept = [line.removesuffix(b"\r") for line in lines]
+        assert all(reject in kept for reject in result.rejects)
+        alone: Counter[tuple[date, str]] = Counter()
+        for line in lines:
+            for day, app, sent, requests in parse_alone(line).totals.rows():
+                alone[(day, app)] += sent * 1_000_000 + requests
+        together = Counter({(d, a): b * 1_000_000 + r for d, a, b, r in result.totals.rows()})
+        assert together == alone
+
+
+def parse_alone(line: bytes) -> BlockResult:
+    return make_parser("nginx-combined", APP_PATTERN).parse(line + b"\n")
