@@ -11,12 +11,12 @@ A ``moto_server`` process on 127.0.0.1 is the S3 endpoint for all three:
 - plain boto3 ``upload_file`` (s3transfer defaults) in a fresh Python process.
 
 Two figures per uploader: the whole process from start to exit (each program's start-up
-included: the ``streampanel`` CLI imports every feature, ~1 s), and the transfer alone as the
-program's own clock measures it (worker: claim to done, from its log; boto3: around
-``upload_file``; awscli has no such figure).  Rounds rotate the order, after one warm-up
-upload; the best of ``--repeat`` rounds is shown.  Each uploaded object's size is checked,
-then it is deleted so the endpoint's memory stays flat.  Goal: the worker within 1.1x of the
-faster reference, peak RSS < 200 MB.
+included: ``streampanel worker`` imports only what the worker uses, ~0.4 s), and the
+transfer alone as the program's own clock measures it (worker: claim to done, from its log;
+boto3: around ``upload_file``; awscli has no such figure).  Rounds rotate the order, after
+one warm-up upload; the best of ``--repeat`` rounds is shown.  Each uploaded object's size
+is checked, then it is deleted so the endpoint's memory stays flat.  Goal: the worker within
+1.1x of the faster reference, peak RSS < 200 MB.
 """
 
 from __future__ import annotations
