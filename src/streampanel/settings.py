@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 200
     # How long an API key lookup is cached per process: a revoked key stops working within it.
     key_cache_seconds: float = 5.0
+    # How long an account's application list is cached per process: an application added by
+    # another process (streampanel admin) shows in answers within it.  0 disables the cache.
+    application_cache_seconds: float = 2.0
 
     # Storage: directories named sestoreN, each holding <storage user>/... trees.
     storage_roots: list[Path] = Field(default_factory=list)

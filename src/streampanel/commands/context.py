@@ -13,8 +13,7 @@ from sqlalchemy import Connection
 from streampanel.errors import UnknownApplication
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
-from streampanel.store import accounts
-from streampanel.store.accounts import ApiKey
+from streampanel.store.accounts import ApiKey, ApplicationCache
 
 
 @dataclass
@@ -25,6 +24,7 @@ class CallContext:
     settings: Settings
     box: SecretBox
     clock: Callable[[], float]
+    applications: ApplicationCache
     # The request's signature: commands that create things are idempotent on it.
     signature: str = ""
 
@@ -33,13 +33,17 @@ class CallContext:
         """The request's time, naive UTC to the second (computed only by handlers using it)."""
         return datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None, microsecond=0)
 
+    def account_applications(self) -> list[dict[str, Any]]:
+        """The account's applications, ``[{id, name}]`` by id (shared: do not change)."""
+        return self.applications.get(self.conn, self.account_id)
+
     def resolve_applications(self, selector: Iterable[int | str]) -> list[dict[str, Any]]:
         """The account's applications named by ids and names, in order, without repeats.
 
         An element that is not this account's application is ``Unknown application``,
         whether or not it exists in another account.
         """
-        owned = accounts.list_applications(self.conn, self.account_id)
+        owned = self.account_applications()
         by_id = {a["id"]: a for a in owned}
         by_name = {a["name"]: a for a in owned}
         found: dict[int, dict[str, Any]] = {}

@@ -7,7 +7,6 @@ from typing import Any
 from streampanel.commands.context import CallContext
 from streampanel.commands.params import Params
 from streampanel.commands.registry import command
-from streampanel.store import accounts
 
 
 class GetAppsParams(Params):
@@ -22,4 +21,4 @@ class GetAppsParams(Params):
     inline=True,
 )
 def get_apps(ctx: CallContext, params: GetAppsParams) -> list[dict[str, Any]]:
-    return accounts.list_applications(ctx.conn, ctx.account_id)
+    return ctx.account_applications()

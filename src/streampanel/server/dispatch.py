@@ -113,6 +113,7 @@ class Dispatcher:
         # set-up per request.  Revoking a key takes effect everywhere within key_cache_seconds.
         self._keys: dict[str, tuple[float, ApiKey, Signer]] = {}
         self._loop_connection: Connection | None = None
+        self.applications = accounts.ApplicationCache(settings.application_cache_seconds)
         self.limiter = RateLimiter(settings, engine, clock)
 
     def close(self) -> None:
@@ -217,6 +218,7 @@ class Dispatcher:
             settings=self.settings,
             box=self.box,
             clock=self.clock,
+            applications=self.applications,
             signature=prepared.signature,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,6 +122,7 @@ def create_application(conn: Connection, account_id: int, name: str) -> int:
     result = conn.execute(
         applications.insert().values(account_id=account_id, name=name, created=utcnow())
     )
+    ApplicationCache.note_change()
     return _new_id(result)
 
 
@@ -136,6 +138,41 @@ def list_applications(conn: Connection, account_id: int) -> list[dict[str, Any]]
     """The account's applications, ``[{id, name}]`` by id."""
     rows = _ACCOUNT_APPLICATIONS.rows(conn, {"account_id": account_id})
     return [{"id": row[0], "name": row[1]} for row in rows]
+
+
+class ApplicationCache:
+    """Each account's applications (``list_applications``), kept per process for ``seconds``.
+
+    They are on most requests' path (``video.getapps``, every application selector), where a
+    store read costs more than the rest of the request: file locks on SQLite, a round trip on
+    PostgreSQL.  Applications are only ever added.  One added by this process is seen at once;
+    one added by another process (``streampanel admin``) within ``seconds``.  0 disables it.
+    The lists are shared: callers must not change them.
+    """
+
+    # Bumped by every application write in this process: entries from before are stale.
+    _generation = 0
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._entries: dict[int, tuple[float, int, list[dict[str, Any]]]] = {}
+
+    @classmethod
+    def note_change(cls) -> None:
+        cls._generation += 1
+
+    def get(self, conn: Connection, account_id: int) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        entry = self._entries.get(account_id)
+        if entry is not None and entry[0] > now and entry[1] == ApplicationCache._generation:
+            return entry[2]
+        generation = ApplicationCache._generation
+        apps = list_applications(conn, account_id)
+        if self.seconds > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[account_id] = (now + self.seconds, generation, apps)
+        return apps
 
 
 def application_ids_by_name(conn: Connection) -> dict[str, tuple[int, int]]:
