@@ -185,6 +185,16 @@ def test_aws_status_lists_newest_first_with_limit_and_offset(env: Env) -> None:
     assert env.call("aws.status", id=999)["code"] == 404
 
 
+def test_ids_and_offsets_beyond_the_store_s_integers_are_invalid_parameters(env: Env) -> None:
+    # Found by the fuzzer: PostgreSQL refused to compare 2**31 with the id column (a 503).
+    for params in ({"id": 2**31}, {"id": "2147483648"}, {"offset": 2**63}):
+        body = env.call("aws.status", **params)
+        assert body["code"] == 400, body
+        assert f"'{next(iter(params))}'" in body["message"]
+    assert env.call("aws.status", id=2**31 - 1)["code"] == 404
+    assert env.call("youtube.status", id=2**31)["code"] == 400
+
+
 def test_records_of_other_accounts_are_not_visible(env: Env, make_account) -> None:
     _ready(env)
     job_id = env.call("aws.upload", path="sestore3/jb/videos/clip.mp4")["data"]["id"]

@@ -97,10 +97,15 @@ def _stream_patterns(value: Any) -> list[str]:
     return patterns
 
 
+# The largest integer the stores compare (PostgreSQL's bigint): offsets beyond it are refused
+# here rather than by the driver.
+MAX_STORE_INT = 2**63 - 1
+
+
 def _non_negative_int(value: Any) -> int:
     number = parse_int(value)
-    if number < 0:
-        raise ValueError("negative")
+    if not 0 <= number <= MAX_STORE_INT:
+        raise ValueError("out of range")
     return number
 
 

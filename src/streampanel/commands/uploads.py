@@ -61,9 +61,15 @@ def _metadata(value: Any) -> dict[str, str]:
     return result
 
 
+# Request ids are the store's 32-bit integer keys: a larger number names no request, and
+# PostgreSQL would refuse to compare it with the column.
+MAX_JOB_ID = 2**31 - 1
+JOB_ID_EXPECTED = f"an upload request id (an integer from 1 to {MAX_JOB_ID})"
+
+
 def _id(value: Any) -> int:
     number = parse_int(value)
-    if number < 1:
+    if not 1 <= number <= MAX_JOB_ID:
         raise ValueError("not an id")
     return number
 
@@ -109,7 +115,7 @@ class AwsUploadParams(Params):
 
 
 class AwsStatusParams(Params):
-    id: JobId | None = expected("an upload request id (a positive integer)", default=None)
+    id: JobId | None = expected(JOB_ID_EXPECTED, default=None)
     limit: Limit = expected("an integer from 1 to 100", default=25)
     offset: NonNegativeInt = expected("a non-negative integer", default=0)
 
@@ -130,7 +136,7 @@ class YoutubeUploadParams(Params):
 
 
 class YoutubeStatusParams(Params):
-    id: JobId = expected("an upload request id (a positive integer)")
+    id: JobId = expected(JOB_ID_EXPECTED)
 
 
 def _replayed(ctx: CallContext) -> Any | None:
