@@ -272,3 +272,33 @@ def test_healthz_and_metrics(api: TestClient, creds) -> None:
     metrics = api.get("/metrics").text
     assert 'streampanel_requests_total{code="200",command="video.getapps"}' in metrics
     assert "streampanel_request_seconds_bucket" in metrics
+
+
+def test_an_unexpected_error_is_a_500_envelope_without_a_traceback(
+    api: TestClient, creds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object) -> None:
+        raise RuntimeError("secret internals /srv/streampanel")
+
+    monkeypatch.setattr(api.app.api.dispatcher, "prepare", explode)  # type: ignore[attr-defined]
+    response = api.post("/stable/", data={"json": signed_json(creds, "video.getapps")})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert (body["status"], body["code"], body["message"]) == ("failure", 500, "Internal error")
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+def test_a_client_gone_before_its_body_arrived_gets_no_answer(api: TestClient) -> None:
+    app = api.app
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/stable/", "headers": []}
+    api.portal.call(app, scope, receive, send)  # type: ignore[union-attr]
+    assert sent == []
