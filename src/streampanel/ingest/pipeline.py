@@ -13,7 +13,9 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -167,27 +169,31 @@ class Ingester:
         source_offset_at_start = source.offset
         parser = make_parser(self.fmt, self.app_pattern, inherited if new else source.state)
         ingested_any = False
-        # Commits run in this thread: a committer thread overlapping the next block's parse
-        # was measured slower on two cores (its Python work contends for the GIL).
 
-        def handle(block: bytes, end: int) -> None:
-            result = parser.parse(block)
-            self._commit(source, content, end, rejects, result, parser.state(), report)
+        def parse(block: bytes) -> tuple[BlockResult, str]:
+            # The state is snapshot with its block: the parser moves on to the next one.
+            return parser.parse(block), parser.state()
+
+        def commit(end: int, parsed: tuple[BlockResult, str]) -> None:
+            self._commit(source, content, end, rejects, *parsed, report)
             if self.progress:
                 self.progress(report, content.raw_position(), content.raw_size)
 
-        if follow_path is None:
-            for block, end, unfinished in prefetched_blocks(
-                content, self.block_bytes, final=content.complete
-            ):
-                if stop is not None and stop.is_set():
-                    break
-                if block:
-                    ingested_any = True
-                    handle(block, end)
-                report.unfinished = unfinished
-        else:
-            ingested_any = self._follow_content(content, follow_path, handle, report, stop, poll)
+        with ParseAhead(parse, commit, ahead=2 if parser.independent_blocks else 1) as blocks:
+            if follow_path is None:
+                for block, end, unfinished in prefetched_blocks(
+                    content, self.block_bytes, final=content.complete
+                ):
+                    if stop is not None and stop.is_set():
+                        break
+                    if block:
+                        ingested_any = True
+                        blocks.submit(block, end)
+                    report.unfinished = unfinished
+            else:
+                ingested_any = self._follow_content(
+                    content, follow_path, blocks, report, stop, poll
+                )
         if not new and source_offset_at_start:
             report.status = "resumed" if ingested_any else "already ingested"
         report.seconds = time.perf_counter() - started
@@ -197,7 +203,7 @@ class Ingester:
         self,
         content: Content,
         path: str,
-        handle: Callable[[bytes, int], None],
+        blocks: ParseAhead,
         report: FileReport,
         stop: threading.Event | None,
         poll: float,
@@ -211,15 +217,16 @@ class Ingester:
             if block:
                 idle_polls = 0
                 ingested_any = True
-                handle(block, content.position)
+                blocks.submit(block, content.position)
                 continue
+            blocks.finish()  # nothing more to read for now: commit what was read
             report.unfinished = unfinished
             if _replaced(path, content):
                 idle_polls += 1
                 if idle_polls > 2:
                     last, _ = content.read_block(self.block_bytes, final=True)
                     if last:
-                        handle(last, content.position)
+                        blocks.submit(last, content.position)
                     report.unfinished = 0
                     break
             if stop is not None:
@@ -304,6 +311,56 @@ class Ingester:
         with self.engine.connect() as conn:
             self._apps = accounts.application_ids_by_name(conn)
         self._apps_loaded = time.monotonic()
+
+
+class ParseAhead:
+    """Blocks parsed in worker threads, up to ``ahead`` at once, and committed by the caller's
+    thread in the order they were read.
+
+    While block N is committed (SQL and Python, holding the GIL), blocks N+1.. are parsed
+    (polars, without it), and each parse's single-threaded phases leave room for the next
+    one's.  A parser with state between blocks gets one worker: its blocks are parsed one
+    after another, in order.  Leaving the ``with`` normally commits every block submitted;
+    leaving it by an exception commits nothing more.
+    """
+
+    def __init__(
+        self,
+        parse: Callable[[bytes], tuple[BlockResult, str]],
+        commit: Callable[[int, tuple[BlockResult, str]], None],
+        ahead: int,
+    ):
+        self._parse = parse
+        self._commit = commit
+        self._ahead = ahead
+        self._pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="ingest-parse")
+        self._parsing: deque[tuple[Future[tuple[BlockResult, str]], int]] = deque()
+
+    def submit(self, block: bytes, end: int) -> None:
+        """Parse ``block`` (whose content ends at ``end``); commits the oldest blocks once
+        more than ``ahead`` are being parsed."""
+        self._parsing.append((self._pool.submit(self._parse, block), end))
+        while len(self._parsing) > self._ahead:
+            self._commit_oldest()
+
+    def finish(self) -> None:
+        """Commit every block submitted."""
+        while self._parsing:
+            self._commit_oldest()
+
+    def _commit_oldest(self) -> None:
+        parsing, end = self._parsing.popleft()
+        self._commit(end, parsing.result())
+
+    def __enter__(self) -> ParseAhead:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.finish()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _replaced(path: str, content: Content) -> bool:

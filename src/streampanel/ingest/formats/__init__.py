@@ -17,6 +17,9 @@ from streampanel.ingest.formats.common import AppPattern, BlockResult
 
 
 class Parser(Protocol):
+    # Whether blocks may be parsed at the same time, in any order (no state between them).
+    independent_blocks: bool
+
     def parse(self, block: bytes) -> BlockResult:
         """Parse a block of complete lines."""
         ...
@@ -27,6 +30,8 @@ class Parser(Protocol):
 
 
 class _Stateless:
+    independent_blocks = True
+
     def __init__(self, module: object, apps: AppPattern):
         self._parse = module.parse  # type: ignore[attr-defined]
         self._apps = apps

@@ -83,6 +83,9 @@ def zone(name: str) -> tzinfo | None:
 
 
 class WowzaParser:
+    # The #Fields header and the byte counters run from one block into the next.
+    independent_blocks = False
+
     def __init__(self, state: str = "{}"):
         saved = json.loads(state or "{}")
         self.fields: list[str] = saved.get("fields", [])
