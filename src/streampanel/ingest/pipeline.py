@@ -27,7 +27,7 @@ from streampanel.ingest import checkpoints
 from streampanel.ingest.checkpoints import RejectsFile
 from streampanel.ingest.formats import make_parser
 from streampanel.ingest.formats.common import BlockResult
-from streampanel.ingest.source import Content, open_content, prefetched_blocks
+from streampanel.ingest.source import Content, open_content
 from streampanel.store import accounts, usage
 from streampanel.store.accounts import utcnow
 from streampanel.store.engine import write_transaction
@@ -181,15 +181,16 @@ class Ingester:
 
         with ParseAhead(parse, commit, ahead=2 if parser.independent_blocks else 1) as blocks:
             if follow_path is None:
-                for block, end, unfinished in prefetched_blocks(
-                    content, self.block_bytes, final=content.complete
-                ):
-                    if stop is not None and stop.is_set():
+                # Read here: the reads (which release the GIL) and the commits keep pace with
+                # the parses they overlap.
+                while stop is None or not stop.is_set():
+                    block, report.unfinished = content.read_block(
+                        self.block_bytes, final=content.complete
+                    )
+                    if not block:
                         break
-                    if block:
-                        ingested_any = True
-                        blocks.submit(block, end)
-                    report.unfinished = unfinished
+                    ingested_any = True
+                    blocks.submit(block, content.position)
             else:
                 ingested_any = self._follow_content(
                     content, follow_path, blocks, report, stop, poll

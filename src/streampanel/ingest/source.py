@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
-import queue
 import sys
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -59,10 +56,7 @@ class Content:
         return self.is_gzip or self.is_stream
 
     def raw_position(self) -> int:
-        """Where in the underlying file reading is (progress against ``raw_size``).
-
-        Noted by the reading thread after each read: asking the file from another thread
-        would wait for the reader's lock, a read's length each time."""
+        """Where in the underlying file reading is (progress against ``raw_size``)."""
         return self._raw_position
 
     def _note_raw_position(self) -> None:
@@ -194,48 +188,3 @@ def open_content(path: str) -> Content:
     if path == "-":
         return Content("<stdin>", sys.stdin.buffer, is_stream=True)
     return Content(path, open(path, "rb"), is_stream=False)
-
-
-def prefetched_blocks(
-    content: Content, size: int, *, final: bool, depth: int = 2
-) -> Iterator[tuple[bytes, int, int]]:
-    """``(block, content position after it, unfinished)`` read ahead by a thread.
-
-    Reading (a copy out of the page cache, or gunzip) overlaps the parsing of the previous
-    block, which runs in polars without the GIL.  Ends after the first empty block.
-    """
-    blocks: queue.Queue[tuple[bytes, int, int] | BaseException] = queue.Queue(depth)
-    closed = threading.Event()
-
-    def put(item: tuple[bytes, int, int] | BaseException) -> bool:
-        while not closed.is_set():
-            try:
-                blocks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        try:
-            while True:
-                block, unfinished = content.read_block(size, final=final)
-                item = (block, content.position, unfinished)
-                if not put(item) or not block:
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    reader = threading.Thread(target=read, name="ingest-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = blocks.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if not item[0]:
-                return
-    finally:
-        closed.set()
-        reader.join()
