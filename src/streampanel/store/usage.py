@@ -6,12 +6,13 @@ stores support it), so a block of a log file costs one statement per table.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, func, select, type_coerce, update
+from sqlalchemy import Connection, Insert, String, Table, func, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from streampanel.store.tables import servers, storage_users
@@ -29,17 +30,29 @@ def _upsert(
     conn: Connection,
     table: Table,
     rows: list[dict[str, Any]],
-    keys: list[str],
-    add: Sequence[str] = (),
-    replace: Sequence[str] = (),
+    keys: tuple[str, ...],
+    add: tuple[str, ...] = (),
+    replace: tuple[str, ...] = (),
 ) -> None:
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(_upsert_statement(conn.dialect.name, table, keys, add, replace), rows)
+
+
+@functools.cache
+def _upsert_statement(
+    dialect_name: str,
+    table: Table,
+    keys: tuple[str, ...],
+    add: tuple[str, ...],
+    replace: tuple[str, ...],
+) -> Insert:
+    # Built once: building ``excluded`` costs more than executing a block's upsert.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     stmt = dialect.insert(table)
     values = {c: table.c[c] + stmt.excluded[c] for c in add}
     values.update({c: stmt.excluded[c] for c in replace})
-    conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=values), rows)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=values)
 
 
 # -- traffic totals ---------------------------------------------------------------------
@@ -52,7 +65,7 @@ def add_usage(conn: Connection, server_id: int, rows: Iterable[tuple[int, date, 
         for a, d, b, r in rows
     ]
     _upsert(
-        conn, usage_daily, batch, ["application_id", "day", "server_id"], add=("bytes", "requests")
+        conn, usage_daily, batch, ("application_id", "day", "server_id"), add=("bytes", "requests")
     )
 
 
@@ -64,7 +77,7 @@ def add_unattributed(
         {"day": d, "server_id": server_id, "app": app[:200], "bytes": b, "requests": r}
         for d, app, b, r in rows
     ]
-    _upsert(conn, usage_unattributed, batch, ["day", "server_id", "app"], add=("bytes", "requests"))
+    _upsert(conn, usage_unattributed, batch, ("day", "server_id", "app"), add=("bytes", "requests"))
 
 
 def period(start: date | None, today: date) -> tuple[date, date]:
@@ -263,7 +276,7 @@ def record_disk_usage(
         {"storage_user_id": user_id, "day": day, "bytes": size, "measured": measured}
         for user_id, size in figures.items()
     ]
-    _upsert(conn, disk_usage, rows, ["storage_user_id", "day"], replace=("bytes", "measured"))
+    _upsert(conn, disk_usage, rows, ("storage_user_id", "day"), replace=("bytes", "measured"))
 
 
 def disk_days(
