@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from streampanel.commands.context import CallContext
 from streampanel.errors import InvalidParameter, MissingParameter
+from streampanel.protocol.request import ENVELOPE_MEMBERS
 
 P = TypeVar("P", bound=BaseModel)
 Handler = Callable[[CallContext, Any], Any]
@@ -36,8 +37,9 @@ class Command:
     inline: bool = False
 
     @cached_property
-    def param_names(self) -> frozenset[str]:
-        return frozenset(self.params.model_fields)
+    def accepted_members(self) -> frozenset[str]:
+        """Every request member this command reads: the envelope's and its parameters."""
+        return ENVELOPE_MEMBERS | frozenset(self.params.model_fields)
 
     def parse_params(self, request: dict[str, Any]) -> BaseModel:
         try:

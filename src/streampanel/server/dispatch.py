@@ -39,8 +39,6 @@ from streampanel.store.engine import write_transaction
 
 log = logging.getLogger("streampanel.api")
 
-_ENVELOPE_MEMBERS = frozenset({"command", "cdn", "api_key", "timestamp", "signature"})
-
 
 @dataclass(slots=True)
 class Outcome:
@@ -166,9 +164,9 @@ class Dispatcher:
             params = command.parse_params(members)
         except ApiError as error:
             return self._failed(outcome, error, started)
-        ignored = members.keys() - _ENVELOPE_MEMBERS - command.param_names
-        if ignored:
-            log.info("%s: ignoring unknown members %s", command.name, sorted(ignored))
+        if not members.keys() <= command.accepted_members:
+            ignored = sorted(members.keys() - command.accepted_members)
+            log.info("%s: ignoring unknown members %s", command.name, ignored)
         return Prepared(command, params, key, request.signature.rstrip("="), outcome, started)
 
     def execute(self, prepared: Prepared) -> Outcome:

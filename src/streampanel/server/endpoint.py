@@ -61,16 +61,19 @@ async def send_envelope(send: Send, outcome: Outcome) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
+def _body_headers(scope: Scope) -> tuple[bytes, bytes]:
+    """The request's Content-Type and Content-Length (empty when absent)."""
+    content_type = content_length = b""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"content-length":
+            content_length = value
+    return content_type, content_length
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    declared = _header(scope, b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+async def _read_body(receive: Receive, declared: bytes, limit: int) -> bytes:
+    if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -129,10 +132,10 @@ class ApiEndpoint:
             outcome = failure_outcome(MethodNotAllowed(), started)
             outcome.headers = {"Allow": "POST"}
             return outcome
+        content_type, content_length = _body_headers(scope)
         try:
-            body = await _read_body(scope, receive, self.body_limit)
-            content_type = (_header(scope, b"content-type") or b"").decode("latin-1")
-            text = extract_json_text(content_type, body, self.max_json_bytes)
+            body = await _read_body(receive, content_length, self.body_limit)
+            text = extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)
         except ApiError as error:
             return failure_outcome(error, started)
         prepared = self.dispatcher.prepare(text, started)
