@@ -36,7 +36,7 @@ def _from_urlencoded(body: bytes) -> bytes:
     values = []
     for pair in body.split(b"&"):
         name, _, value = pair.partition(b"=")
-        if _percent_decode(name) == JSON_FIELD:
+        if name == JSON_FIELD or _percent_decode(name) == JSON_FIELD:
             values.append(_percent_decode(value))
     return _single_field(values)
 
