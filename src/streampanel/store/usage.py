@@ -1,18 +1,19 @@
 """Usage queries: adding traffic totals, ingest checkpoints, disk figures, and reading them.
 
 Writers add to daily totals with one ``INSERT ... ON CONFLICT DO UPDATE`` per batch (both
-stores support it), so a block of a log file costs one statement per table.
+stores support it), compiled once and executed by the driver, so a block of a log file costs
+one ``executemany`` per table.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Insert, String, Table, func, select, type_coerce, update
+from sqlalchemy import Connection, Dialect, String, Table, func, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from streampanel.store.tables import servers, storage_users
@@ -34,25 +35,55 @@ def _upsert(
     add: tuple[str, ...] = (),
     replace: tuple[str, ...] = (),
 ) -> None:
+    """Insert ``rows``; where one with the same ``keys`` exists, add to its ``add`` columns
+    and replace its ``replace`` columns.  One ``executemany`` of the driver."""
     if not rows:
         return
-    conn.execute(_upsert_statement(conn.dialect.name, table, keys, add, replace), rows)
+    upsert = _compiled_upsert(conn.dialect, table, tuple(rows[0]), keys, add, replace)
+    conn.exec_driver_sql(upsert.sql, upsert.parameters(rows))
 
 
-@functools.cache
-def _upsert_statement(
-    dialect_name: str,
+@dataclass(frozen=True)
+class _Upsert:
+    sql: str
+    # Parameter names in order, for drivers taking positional parameters (SQLite's ``?``);
+    # None for named ones (psycopg's ``%(name)s``).
+    order: tuple[str, ...] | None
+    # Columns whose values the dialect converts (SQLite stores dates as ISO text).
+    conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+    def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
+        for name, convert in self.conversions:
+            rows = [row | {name: convert(row[name])} for row in rows]
+        if self.order is None:
+            return rows
+        return [tuple(row[name] for name in self.order) for row in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_upsert(
+    dialect: Dialect,
     table: Table,
+    columns: tuple[str, ...],
     keys: tuple[str, ...],
     add: tuple[str, ...],
     replace: tuple[str, ...],
-) -> Insert:
-    # Built once: building ``excluded`` costs more than executing a block's upsert.
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    values = {c: table.c[c] + stmt.excluded[c] for c in add}
-    values.update({c: stmt.excluded[c] for c in replace})
-    return stmt.on_conflict_do_update(index_elements=list(keys), set_=values)
+) -> _Upsert:
+    # Compiled once and executed by the driver: building ``excluded`` and SQLAlchemy's
+    # handling of each row's parameters cost more than the upsert of a log's block itself.
+    insert = (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
+    values = {c: table.c[c] + insert.excluded[c] for c in add}
+    values.update({c: insert.excluded[c] for c in replace})
+    compiled = insert.on_conflict_do_update(index_elements=list(keys), set_=values).compile(
+        dialect=dialect, column_keys=list(columns)
+    )
+    conversions = tuple(
+        (name, convert)
+        for name in columns
+        if (convert := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    )
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return _Upsert(str(compiled), order, conversions)
 
 
 # -- traffic totals ---------------------------------------------------------------------
