@@ -41,7 +41,17 @@ class Command:
         """Every request member this command reads: the envelope's and its parameters."""
         return ENVELOPE_MEMBERS | frozenset(self.params.model_fields)
 
+    @cached_property
+    def constant_params(self) -> BaseModel | None:
+        """For a command without parameters, its one (frozen) parameter value, else None."""
+        decorators = self.params.__pydantic_decorators__
+        if self.params.model_fields or decorators.model_validators:
+            return None
+        return self.params.model_validate({})
+
     def parse_params(self, request: dict[str, Any]) -> BaseModel:
+        if self.constant_params is not None:
+            return self.constant_params
         try:
             return self.params.model_validate(request)
         except ValidationError as exc:
