@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # The formats and the pipeline (polars) load when a log is ingested, not with every
 # streampanel command.
 FORMAT_NAMES = ("nginx-combined", "nginx-json", "wowza")
-DEFAULT_BLOCK_MIB = 16.0
+DEFAULT_BLOCK_MIB = 24.0
 
 app = typer.Typer(help="Ingest access logs into usage totals.", no_args_is_help=True)
 

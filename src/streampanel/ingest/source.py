@@ -135,7 +135,7 @@ class Content:
         newline they hold; None when their last ``_PROBE_BYTES`` hold none.
 
         The newline is found in a small read of the span's end first, so the block is read
-        in one piece and needs no slicing or joining (copying 16 MiB again costs as much as
+        in one piece and needs no slicing or joining (copying a block again costs as much as
         reading it).
         """
         fd = self._raw.fileno()
