@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import signal
 import threading
@@ -46,6 +47,23 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _keep_freed_blocks() -> None:
+    """Have glibc's malloc keep the memory of freed blocks for the next ones.
+
+    By default it returns the heap's top to the system once more than twice a block is
+    free there (and maps blocks over 32 MiB afresh each time), and reading the next block
+    into new pages faulted each of them in: a third of the cost of reading.  Elsewhere
+    than glibc this does nothing.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 256 << 20)
+    mallopt(m_trim_threshold, 512 << 20)
 
 
 def _row(report: FileReport) -> dict[str, Any]:
@@ -151,6 +169,7 @@ def access_log(
     # What start-up made (modules, settings, the store) lives as long as the process: kept
     # out of the collector's full passes, each of which cost ~70 ms scanning it.
     gc.freeze()
+    _keep_freed_blocks()
     try:
         with user_errors(), _stop_on_signals() as stop, progress:
             ingester = Ingester(
