@@ -37,7 +37,8 @@ app = typer.Typer(help="Ingest access logs into usage totals.", no_args_is_help=
 
 @contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM end the run after the block being committed (never inside one)."""
+    """SIGINT/SIGTERM end the run once the blocks already read are committed (never inside
+    a commit)."""
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
