@@ -5,6 +5,7 @@ unfinished last line."""
 from __future__ import annotations
 
 import gzip
+import os
 import random
 from pathlib import Path
 
@@ -78,3 +79,22 @@ def test_plain_file_growing_between_reads_and_skip(tmp_path: Path) -> None:
         content.close()
     blocks, _ = read_all(log, 1 << 20, final=False, skip=len(b"one\ntwo\n"))
     assert blocks == [b"three\nfour\n"]
+
+
+def test_named_pipe_is_read_as_a_stream(tmp_path: Path) -> None:
+    """``streampanel ingest access-log <(zcat access.log.gz)`` names a pipe: no positions."""
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    data = random_lines(random.Random(5), 200, 80)
+
+    def write() -> None:
+        with pipe.open("wb") as out:
+            out.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    blocks, unfinished = read_all(pipe, 1000, final=False)
+    writer.join()
+    assert (b"".join(blocks), unfinished) == (data, 0)

@@ -11,6 +11,7 @@ import gzip
 import os
 import sys
 from dataclasses import dataclass
+from stat import S_ISREG
 from typing import BinaryIO
 
 HEAD_BYTES = 1024
@@ -44,9 +45,10 @@ class Content:
         self._raw_position = 0
         self.position = 0  # content bytes consumed by read_block
         self.head = self._fill_head()
-        # A plain file is read by position (``os.pread``), each block in one piece; the
-        # head was read through the file object, and is read again.
-        self._positional = not self.is_gzip and not is_stream
+        # A plain regular file is read by position (``os.pread``), each block in one piece;
+        # the head was read through the file object, and is read again.  A named pipe
+        # (``<(zcat ...)``) is read as a stream.
+        self._positional = not self.is_gzip and stat is not None and S_ISREG(stat.st_mode)
         if self._positional:
             self._pending = b""
 
