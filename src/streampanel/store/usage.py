@@ -8,6 +8,7 @@ one ``executemany`` per table.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -54,10 +55,12 @@ class _Upsert:
 
     def parameters(self, rows: list[dict[str, Any]]) -> list[Any]:
         for name, convert in self.conversions:
-            rows = [row | {name: convert(row[name])} for row in rows]
+            # A batch holds few distinct values of a converted column (a block's days).
+            converted = {value: convert(value) for value in {row[name] for row in rows}}
+            rows = [row | {name: converted[row[name]]} for row in rows]
         if self.order is None:
             return rows
-        return [tuple(row[name] for name in self.order) for row in rows]
+        return list(map(operator.itemgetter(*self.order), rows))
 
 
 @functools.lru_cache(maxsize=64)
