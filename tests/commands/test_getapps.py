@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from streampanel.runtime import Runtime
 from streampanel.server.dispatch import Dispatcher
 from streampanel.store import accounts
-from streampanel.store.accounts import utcnow
+from streampanel.store.accounts import ApplicationCache, utcnow
 from streampanel.store.tables import applications
 from tests.conftest import Credentials, MakeAccount
 from tests.support.calls import dispatch, signed_json
@@ -61,12 +59,14 @@ def test_another_process_s_application_shows_within_the_cache_lifetime(
     runtime: Runtime, make_account: MakeAccount
 ) -> None:
     creds = make_account(158, apps=("a",))
-    settings = runtime.settings.model_copy(update={"application_cache_seconds": 1.0})
-    dispatcher = Dispatcher(settings, runtime.engine, runtime.box, clock=lambda: NOW)
+    dispatcher = Dispatcher(runtime.settings, runtime.engine, runtime.box, clock=lambda: NOW)
+    elapsed = [0.0]
+    dispatcher.applications = ApplicationCache(2.0, clock=lambda: elapsed[0])
     assert _names(dispatcher, creds) == ["a"]
     _insert_as_another_process(runtime, 158, "b")
+    elapsed[0] = 1.9
     assert _names(dispatcher, creds) == ["a"]  # cached
-    time.sleep(1.05)
+    elapsed[0] = 2.1
     assert _names(dispatcher, creds) == ["a", "b"]
 
 

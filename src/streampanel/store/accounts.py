@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -153,8 +154,9 @@ class ApplicationCache:
     # Bumped by every application write in this process: entries from before are stale.
     _generation = 0
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
         self.seconds = seconds
+        self.clock = clock
         self._entries: dict[int, tuple[float, int, list[dict[str, Any]]]] = {}
 
     @classmethod
@@ -162,7 +164,7 @@ class ApplicationCache:
         cls._generation += 1
 
     def get(self, conn: Connection, account_id: int) -> list[dict[str, Any]]:
-        now = time.monotonic()
+        now = self.clock()
         entry = self._entries.get(account_id)
         if entry is not None and entry[0] > now and entry[1] == ApplicationCache._generation:
             return entry[2]
