@@ -146,8 +146,14 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """A real uvicorn process on the test store (started once per store)."""
     log = tmp_path_factory.mktemp("server") / "server.log"
-    # API only: its upload worker, collectors and purge would act on every test's data.
-    env = {**server_env(store_settings), "STREAMPANEL_BACKGROUND_SERVICES": "false"}
+    # API only: its upload worker, collectors and purge would act on every test's data.  No
+    # application cache: every test empties and refills the store, applications included
+    # (something production never does: applications are only added), under the same ids.
+    env = {
+        **server_env(store_settings),
+        "STREAMPANEL_BACKGROUND_SERVICES": "false",
+        "STREAMPANEL_APPLICATION_CACHE_SECONDS": "0",
+    }
     server = LiveServer(env, log)
     server.start()
     yield server
