@@ -95,8 +95,8 @@ def test_destination_path_and_bucket_can_be_given(env: Env) -> None:
     assert (data["destination_path"], data["bucket"]) == ("archive/2024/clip.mp4", "other-bucket")
 
 
-def test_same_signed_request_is_idempotent(env: Env) -> None:
-    _ready(env)
+def _signed_upload(env: Env) -> bytes:
+    """One signed aws.upload request, to be sent more than once."""
     request = {
         "command": "aws.upload",
         "api_key": env.creds.api_key,
@@ -104,7 +104,12 @@ def test_same_signed_request_is_idempotent(env: Env) -> None:
         "cdn": 158,
         "path": "sestore3/jb/videos/clip.mp4",
     }
-    raw = sign_request(request, env.creds.secret).final_json.encode()
+    return sign_request(request, env.creds.secret).final_json.encode()
+
+
+def test_same_signed_request_is_idempotent(env: Env) -> None:
+    _ready(env)
+    raw = _signed_upload(env)
     first = env.call_raw(raw)
     second = env.call_raw(raw)
     assert first["data"] == second["data"]
@@ -263,14 +268,7 @@ def test_read_only_keys_cannot_upload(env: Env, make_account) -> None:
 
 def test_the_same_request_racing_itself_queues_one_job(env: Env) -> None:
     _ready(env)
-    request = {
-        "command": "aws.upload",
-        "api_key": env.creds.api_key,
-        "timestamp": int(time.time()),
-        "cdn": 158,
-        "path": "sestore3/jb/videos/clip.mp4",
-    }
-    raw = sign_request(request, env.creds.secret).final_json.encode()
+    raw = _signed_upload(env)
     barrier = threading.Barrier(4)
     answers: list[dict] = []
 

@@ -153,7 +153,7 @@ class Dispatcher:
             members = decode_request_text(raw)
             request = Envelope(members)
             outcome.command, outcome.cdn = request.command, request.cdn
-            with self._store_errors(request.command):
+            with _StoreErrors(request.command):
                 key = self.authenticate(raw, request)
                 self.limiter.check(key.id)
             command = REGISTRY.get(request.command)
@@ -173,7 +173,7 @@ class Dispatcher:
         """Run the handler in its own transaction (any thread)."""
         command = prepared.command
         try:
-            with self._store_errors(command.name):
+            with _StoreErrors(command.name):
                 transaction = (
                     write_transaction(self.engine) if command.writes else self.engine.begin()
                 )
@@ -193,7 +193,7 @@ class Dispatcher:
         command = prepared.command
         assert command.inline and not command.writes
         try:
-            with self._store_errors(command.name):
+            with _StoreErrors(command.name):
                 conn = self._loop_connection
                 if conn is None or conn.invalidated or conn.closed:
                     conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -226,10 +226,6 @@ class Dispatcher:
             command.message, command.payload_key, payload, time.perf_counter() - prepared.started
         )
         return outcome
-
-    @staticmethod
-    def _store_errors(command: str) -> _StoreErrors:
-        return _StoreErrors(command)
 
     @staticmethod
     def _failed(outcome: Outcome, error: ApiError, started: float) -> Outcome:
