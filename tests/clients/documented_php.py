@@ -1,5 +1,6 @@
-"""The documented PHP example, taken from the seed page, changed only as a user would change it:
-URL, command and parameters (and, for the failure cases, the secret, the clock or the body)."""
+"""The documented PHP example, taken from the original documentation page of ``disk.usage``
+(tests/data/api_docs), changed only as a user would change it: URL, command and parameters
+(and, for the failure cases, the secret, the clock or the body)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "disk.usage.txt"
+DOC_PAGE = Path(__file__).resolve().parents[1] / "data" / "api_docs" / "disk.usage.txt"
 DOC_URL = "https://api.scaleengine.net/stable/"
 DOC_SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
 
 
 def documented_code() -> str:
-    text = SEED.read_text(encoding="utf-8")
+    text = DOC_PAGE.read_text(encoding="utf-8")
     match = re.search(r"Example Code \(PHP\)\n(.*?)\nRequest Fields", text, re.S)
-    assert match, "the seed page's PHP example was not found"
+    assert match, "the documentation page's PHP example was not found"
     return match.group(1)
 
 

@@ -1,4 +1,4 @@
-"""The PHP signing vectors of ../shared/vectors, and the Python arrays that build them.
+"""The PHP signing vectors of tests/data/vectors, and the Python arrays that build them.
 
 Each PHP literal of ``request_php_literal_description`` is written here as the equivalent
 Python value, so the SDK's serializer can be checked byte for byte against real PHP.
@@ -13,9 +13,7 @@ from typing import Any
 
 from streampanel.protocol.phpjson import EMPTY_OBJECT
 
-VECTORS_FILE = (
-    Path(__file__).resolve().parents[3] / "shared" / "vectors" / "php_signing_vectors.json"
-)
+VECTORS_FILE = Path(__file__).resolve().parents[1] / "data" / "vectors" / "php_signing_vectors.json"
 API_KEY = "APX4GKLM0RKQLSP2FBO1ROPKSSW47DZE"
 SECRET = "8fc8c48da81e6a2a06a9556379bf798af508dc0792497c678b4c3532ba8b637f"
 CDN = 158
