@@ -1,4 +1,4 @@
-"""The wire protocol of DESIGN §1 over the ASGI app: encodings, envelope, status rules."""
+"""The wire protocol over the ASGI app: encodings, envelope, status rules (docs/protocol.md)."""
 
 from __future__ import annotations
 

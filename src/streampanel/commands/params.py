@@ -19,7 +19,10 @@ _DIGITS = re.compile(r"^[0-9]+$")
 
 
 class Params(BaseModel):
-    """Base of every command's parameter model: unknown members are ignored (DESIGN §2)."""
+    """Base of every command's parameter model: unknown members are ignored.
+
+    Clients of the original API send extra members, and the signature covers them anyway.
+    """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

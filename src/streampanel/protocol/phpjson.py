@@ -1,10 +1,12 @@
 """A serializer that writes what PHP's ``json_encode($value)`` writes with default flags.
 
-The SDK signs this text, so it must match PHP byte for byte (DESIGN §6): ``/`` escaped as
-``\\/``, non-ASCII as lowercase ``\\uXXXX`` (astral characters as surrogate pairs), DEL left raw,
-floats in PHP's ``serialize_precision = -1`` format, and PHP's array rules: a dict whose keys
-are exactly ``0..n-1`` (ints or their decimal strings) is a list, an empty dict is ``[]``.
-Use :data:`EMPTY_OBJECT` (PHP's ``new stdClass()``) for ``{}``.
+The SDK signs this text, and a server written for the documented PHP client may rebuild the
+signed text with PHP's own encoder, so it must match PHP byte for byte (the PHP signing vectors
+in tests/data pin it): ``/`` escaped as ``\\/``, non-ASCII as lowercase ``\\uXXXX`` (astral
+characters as surrogate pairs), DEL left raw, floats in PHP's ``serialize_precision = -1``
+format, and PHP's array rules: a dict whose keys are exactly ``0..n-1`` (ints or their decimal
+strings) is a list, an empty dict is ``[]``. Use :data:`EMPTY_OBJECT` (PHP's
+``new stdClass()``) for ``{}``.
 """
 
 from __future__ import annotations

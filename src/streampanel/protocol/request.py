@@ -76,7 +76,11 @@ ENVELOPE_MEMBERS = frozenset({"command", "cdn", "api_key", "timestamp", "signatu
 
 
 class Envelope:
-    """The required members of every request, checked in DESIGN §1 order."""
+    """The required members of every request, checked in the protocol's order.
+
+    ``command``, ``cdn``, ``api_key``, ``timestamp``, ``signature``, each in turn: the first one
+    missing or mistyped is the 400 (docs/protocol.md, "Order of checks").
+    """
 
     __slots__ = ("api_key", "cdn", "command", "members", "signature", "timestamp")
 

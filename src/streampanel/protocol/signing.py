@@ -3,7 +3,7 @@
 ``signature = base64(HMAC_SHA256(secret, signed_text))``.  Clients sign the JSON text without
 the signature, then add the member and serialize again; serializers differ, so the server
 never re-serializes.  It cuts the top-level ``"signature"`` member out of the bytes it received
-(:func:`split_signature`) and verifies those bytes (DESIGN §1).
+(:func:`split_signature`) and verifies those bytes, whatever the client's serializer.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Upload jobs as the API reports them (the fields of the seeds, plus progress fields)."""
+"""Upload jobs as the API reports them (the original documentation's fields, plus progress)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _common_tail(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def aws_record(job: dict[str, Any]) -> dict[str, Any]:
-    # The seed shows `metadata` as JSON text ("{}"), as the original service stored it.
+    # The original documentation shows `metadata` as JSON text ("{}"), as its service stored it.
     return {
         "id": job["id"],
         "cdn_id": job["account_id"],

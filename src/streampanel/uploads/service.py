@@ -1,4 +1,5 @@
-"""The upload worker inside ``streampanel serve`` (the embedded default, DESIGN §4)."""
+"""The upload worker inside ``streampanel serve`` (the embedded default: one process, no queue
+service to run beside it)."""
 
 from __future__ import annotations
 

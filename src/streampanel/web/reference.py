@@ -12,7 +12,8 @@ from streampanel.web import examples
 from streampanel.web.command_docs import COMMAND_DOCS, CommandDoc, ResultField
 from streampanel.web.request_fields import RequestField, request_fields
 
-# The members every request carries (DESIGN §1), documented on every command as the seed does.
+# The members every request carries, listed on every command's page as the original
+# documentation lists them.
 ENVELOPE_FIELDS = (
     RequestField("command", ("string",), True, "the API command to execute"),
     RequestField("cdn", ("int",), True, "the CDN id of your account"),

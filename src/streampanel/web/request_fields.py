@@ -30,7 +30,7 @@ class RequestField:
 
 
 def json_forms(annotation: Any) -> list[str]:
-    """The JSON forms of a parameter annotation, in the seed documentation's words."""
+    """The JSON forms of a parameter annotation, in the original documentation's words."""
     origin = get_origin(annotation)
     if origin is Annotated:
         return json_forms(get_args(annotation)[0])
