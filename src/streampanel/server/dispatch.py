@@ -1,4 +1,4 @@
-"""From a request's JSON text to a response envelope, in the order of checks of DESIGN §1.
+"""From a request's JSON text to a response envelope, in the protocol's order of checks.
 
 body → JSON → required members → key lookup → cdn belongs to the key's account → timestamp
 → signature → command known → key scope → parameters → handler.  Independent of HTTP, so

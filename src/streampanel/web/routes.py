@@ -27,7 +27,8 @@ async def docs_page(request: Request) -> Response:
     page = request.path_params.get("page", "index")
     html = docs_pages.render_page(page, _api_url(request))
     if html is None:
-        # The app's one 404 answer (the JSON envelope): no HTML error pages (DESIGN §1).
+        # The app's one 404 answer (the JSON envelope): clients of the API parse every answer
+        # as JSON, so there are no HTML error pages.
         raise HTTPException(status_code=404)
     return HTMLResponse(html, headers=_DOCS_HEADERS)
 
