@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 from streampanel.disk.collector import collect
 
 if TYPE_CHECKING:
-    from streampanel.server.app import AppState
+    from streampanel.service import ServiceContext
 
 log = logging.getLogger("streampanel.disk")
 
 
-async def _loop(state: AppState, stop: asyncio.Event) -> None:
-    settings = state.settings
+async def _loop(context: ServiceContext, stop: asyncio.Event) -> None:
+    settings = context.settings
     while not stop.is_set():
         try:
-            report = await asyncio.to_thread(collect, state.engine, list(settings.storage_roots))
+            report = await asyncio.to_thread(collect, context.engine, list(settings.storage_roots))
             log.info(
                 "disk usage recorded for %s: %d storage users", report.day, len(report.figures)
             )
@@ -35,12 +35,12 @@ async def _loop(state: AppState, stop: asyncio.Event) -> None:
 
 
 @asynccontextmanager
-async def disk_collector_service(state: AppState) -> AsyncIterator[None]:
-    if not state.settings.storage_roots:
+async def disk_collector_service(context: ServiceContext) -> AsyncIterator[None]:
+    if not context.settings.storage_roots:
         yield  # nothing to walk
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(_loop(state, stop))
+    task = asyncio.create_task(_loop(context, stop))
     try:
         yield
     finally:

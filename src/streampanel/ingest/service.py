@@ -18,39 +18,39 @@ from streampanel.settings import AccessLogSettings
 
 if TYPE_CHECKING:
     from streampanel.ingest.pipeline import FileReport, Progress
-    from streampanel.server.app import AppState
+    from streampanel.service import ServiceContext
 
 log = logging.getLogger("streampanel.ingest")
 
 
-def _metered(state: AppState) -> Progress:
+def _metered(context: ServiceContext) -> Progress:
     """A progress callback that counts lines into ``/metrics`` (reports are cumulative)."""
     counted: dict[int, tuple[int, int]] = {}
 
     def progress(report: FileReport, _done: int, _total: int) -> None:
         lines, rejected = counted.get(id(report), (0, 0))
-        state.metrics.ingest_lines.labels("parsed").inc(
+        context.metrics.ingest_lines.labels("parsed").inc(
             (report.lines - report.rejected) - (lines - rejected)
         )
-        state.metrics.ingest_lines.labels("rejected").inc(report.rejected - rejected)
+        context.metrics.ingest_lines.labels("rejected").inc(report.rejected - rejected)
         counted[id(report)] = (report.lines, report.rejected)
 
     return progress
 
 
-def _follow(state: AppState, source: AccessLogSettings, stop: threading.Event) -> None:
+def _follow(context: ServiceContext, source: AccessLogSettings, stop: threading.Event) -> None:
     # The pipeline (polars) loads only where logs are followed, not with every command.
     from streampanel.ingest.pipeline import Ingester
 
     while not stop.is_set():
         try:
             ingester = Ingester(
-                state.engine,
+                context.engine,
                 server=source.server,
                 fmt=source.format,
-                app_pattern=state.settings.ingest_app_pattern,
-                rejects_dir=state.settings.data_dir / "rejects",
-                progress=_metered(state),
+                app_pattern=context.settings.ingest_app_pattern,
+                rejects_dir=context.settings.data_dir / "rejects",
+                progress=_metered(context),
             )
             ingester.follow(str(source.path), stop)
         except Exception:
@@ -61,13 +61,13 @@ def _follow(state: AppState, source: AccessLogSettings, stop: threading.Event) -
 
 
 @asynccontextmanager
-async def access_log_service(state: AppState) -> AsyncIterator[None]:
+async def access_log_service(context: ServiceContext) -> AsyncIterator[None]:
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=_follow, args=(state, source, stop), name=f"ingest {source.path}", daemon=True
+            target=_follow, args=(context, source, stop), name=f"ingest {source.path}", daemon=True
         )
-        for source in state.settings.access_logs
+        for source in context.settings.access_logs
     ]
     for thread in threads:
         thread.start()

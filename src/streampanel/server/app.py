@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -16,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streampanel.errors import TransportError
+from streampanel.metrics import Metrics
 from streampanel.protocol import envelope
 from streampanel.secretbox import SecretBox
 from streampanel.server.dispatch import Dispatcher, Outcome
@@ -27,14 +27,10 @@ from streampanel.server.endpoint import (
     Send,
     failure_outcome,
 )
-from streampanel.server.metrics import Metrics
+from streampanel.service import Service, ServiceContext
 from streampanel.settings import Settings
 
 log = logging.getLogger("streampanel.access")
-
-# Background services (upload worker, collectors) started with the app: each is an async
-# context manager factory receiving the app's state.
-Service = Callable[["AppState"], AbstractAsyncContextManager[Any]]
 
 
 class AppState:
@@ -104,8 +100,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             stack.callback(state.dispatcher.close)
+            context = ServiceContext(settings, engine, box, state.metrics)
             for service in services or []:
-                await stack.enter_async_context(service(state))
+                await stack.enter_async_context(service(context))
             yield
 
     rest = Starlette(

@@ -17,10 +17,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from streampanel.errors import ApiError, MethodNotAllowed, PayloadTooLarge, TransportError
+from streampanel.metrics import Metrics
 from streampanel.protocol import envelope
 from streampanel.server.body import extract_json_text
 from streampanel.server.dispatch import Dispatcher, Outcome
-from streampanel.server.metrics import Metrics
 
 log = logging.getLogger("streampanel.access")
 

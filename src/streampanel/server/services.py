@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from streampanel.disk.service import disk_collector_service
 from streampanel.ingest.service import access_log_service
-from streampanel.server.app import Service
+from streampanel.service import Service
 from streampanel.settings import Settings
 from streampanel.uploads.service import upload_worker_service
 from streampanel.viewers import push as viewer_push

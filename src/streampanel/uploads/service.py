@@ -7,26 +7,29 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from streampanel.store import uploads as store
 from streampanel.uploads.worker import Worker
+
+if TYPE_CHECKING:
+    from streampanel.service import ServiceContext
 
 # Jobs the embedded worker runs at once; more capacity comes from `streampanel worker`.
 EMBEDDED_CONCURRENCY = 2
 
 
 @asynccontextmanager
-async def upload_worker_service(state: Any) -> AsyncIterator[Worker]:
+async def upload_worker_service(context: ServiceContext) -> AsyncIterator[Worker]:
     """Run one worker thread for the app's lifetime; on shutdown it checkpoints and stops."""
-    worker = Worker(state.settings, state.engine, state.box, concurrency=EMBEDDED_CONCURRENCY)
+    worker = Worker(context.settings, context.engine, context.box, concurrency=EMBEDDED_CONCURRENCY)
 
     def depth() -> float:
-        with state.engine.connect() as conn:
+        with context.engine.connect() as conn:
             return float(store.queue_depth(conn))
 
     # Counted when /metrics is scraped, not polled.
-    state.metrics.queue_depth.set_function(depth)
+    context.metrics.queue_depth.set_function(depth)
     thread = threading.Thread(target=worker.run, name="upload-worker", daemon=True)
     thread.start()
     try:

@@ -18,7 +18,7 @@ from streampanel.viewers.hls_collector import HlsCollector
 from streampanel.viewers.purge import purge_expired
 
 if TYPE_CHECKING:
-    from streampanel.server.app import AppState
+    from streampanel.service import ServiceContext
 
 log = logging.getLogger("streampanel.viewers")
 
@@ -37,17 +37,19 @@ async def _tasks(
                 await asyncio.wait_for(task, timeout=5)
 
 
-def viewer_collectors_service(state: AppState) -> contextlib.AbstractAsyncContextManager[None]:
+def viewer_collectors_service(
+    context: ServiceContext,
+) -> contextlib.AbstractAsyncContextManager[None]:
     stop = asyncio.Event()
     loops: list[Coroutine[Any, Any, None]] = []
-    for rtmp in state.settings.collectors:
+    for rtmp in context.settings.collectors:
         collector = RtmpCollector(
-            state.engine, rtmp.server, rtmp.nginx_rtmp, rtmp.vhost, rtmp.interval
+            context.engine, rtmp.server, rtmp.nginx_rtmp, rtmp.vhost, rtmp.interval
         )
         loops.append(collector.run(stop))
-    for hls in state.settings.hls_collectors:
+    for hls in context.settings.hls_collectors:
         follower = HlsCollector(
-            state.engine,
+            context.engine,
             hls.server,
             hls.log,
             hls.format,
@@ -60,24 +62,24 @@ def viewer_collectors_service(state: AppState) -> contextlib.AbstractAsyncContex
     return _tasks(loops, stop)
 
 
-async def _purge_loop(state: AppState, stop: asyncio.Event) -> None:
+async def _purge_loop(context: ServiceContext, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             deleted = await asyncio.to_thread(
-                purge_expired, state.engine, state.settings.viewer_retention_days
+                purge_expired, context.engine, context.settings.viewer_retention_days
             )
             if deleted:
                 log.info(
                     "purged %d viewer rows older than %s days",
                     deleted,
-                    state.settings.viewer_retention_days,
+                    context.settings.viewer_retention_days,
                 )
         except Exception as exc:  # try again next time
             log.warning("viewer purge failed: %s: %s", exc.__class__.__name__, exc)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=state.settings.purge_interval)
+            await asyncio.wait_for(stop.wait(), timeout=context.settings.purge_interval)
 
 
-def viewer_purge_service(state: AppState) -> contextlib.AbstractAsyncContextManager[None]:
+def viewer_purge_service(context: ServiceContext) -> contextlib.AbstractAsyncContextManager[None]:
     stop = asyncio.Event()
-    return _tasks([_purge_loop(state, stop)], stop)
+    return _tasks([_purge_loop(context, stop)], stop)
