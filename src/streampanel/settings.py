@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
@@ -145,7 +144,3 @@ class Settings(BaseSettings):
     @property
     def master_key_file(self) -> Path:
         return self.data_dir / "master.key"
-
-
-def load_settings(**overrides: Any) -> Settings:
-    return Settings(**overrides)

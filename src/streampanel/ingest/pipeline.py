@@ -378,27 +378,3 @@ def _replaced(path: str, content: Content) -> bool:
     return (stat.st_dev, stat.st_ino) != (content.file_id.device, content.file_id.inode) or (
         stat.st_size < content.position
     )
-
-
-def ingest_files(
-    engine: Engine,
-    paths: list[str],
-    *,
-    server: str,
-    fmt: str,
-    app_pattern: str,
-    rejects_dir: Path,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
-    progress: Progress | None = None,
-) -> list[FileReport]:
-    """Ingest each path once (the library entry point of ``streampanel ingest access-log``)."""
-    ingester = Ingester(
-        engine,
-        server=server,
-        fmt=fmt,
-        app_pattern=app_pattern,
-        rejects_dir=rejects_dir,
-        block_bytes=block_bytes,
-        progress=progress,
-    )
-    return [ingester.ingest(path) for path in paths]

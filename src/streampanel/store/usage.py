@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, String, Table, func, select, type_coerce, update
+from sqlalchemy import Connection, Dialect, String, Table, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 
 from streampanel.store.tables import servers, storage_users
@@ -283,13 +283,6 @@ def latest_state(conn: Connection, server_id: int, fmt: str) -> str:
         .limit(1)
     ).first()
     return str(row.state) if row else "{}"
-
-
-def advance_source(conn: Connection, source: Source, now: datetime, **values: Any) -> None:
-    """Move the checkpoint; ``values`` are the new offset, counters, state, fingerprint."""
-    conn.execute(
-        update(ingest_sources).where(ingest_sources.c.id == source.id).values(updated=now, **values)
-    )
 
 
 def list_sources(conn: Connection, server_id: int | None = None) -> list[dict[str, Any]]:

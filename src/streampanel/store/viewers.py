@@ -54,8 +54,6 @@ class RecordResult:
 
 # Stream ids per purge statement (bound parameters stay well under every driver's limit).
 _PURGE_CHUNK = 500
-# Stream ids per purge statement (bound parameters stay well under every driver's limit).
-_PURGE_CHUNK = 500
 
 
 def _merge(counts: Iterable[StreamCount]) -> dict[tuple[str, str, str], StreamCount]:
@@ -214,8 +212,8 @@ _ROW_COLUMNS = (
 )
 
 
-# Rows of both queries are plain tuples in this order (thousands per answer: no mappings).
-ROW_FIELDS = ("time", "server", "location", "vhost", "app", "stream", "protocol", "viewers")
+# Rows of both queries are plain tuples (thousands per answer: no mappings): time, server,
+# location, vhost, app, stream, protocol, viewers.
 ViewerRow = tuple[int, str, str, str, str, str, str, int]
 
 
