@@ -11,11 +11,18 @@ from streampanel.viewers.purge import purge_expired
 
 app = typer.Typer(help="Live-viewer data.", no_args_is_help=True)
 
+_DEFAULT_RETENTION_DAYS = Settings.model_fields["viewer_retention_days"].default
+
 
 @app.command("purge")
 def purge(
     older_than_days: float = typer.Option(
-        None, "--older-than-days", help="Default: the configured retention (14 days)."
+        None,
+        "--older-than-days",
+        help=(
+            "Default: the configured retention (STREAMPANEL_VIEWER_RETENTION_DAYS, "
+            f"default {_DEFAULT_RETENTION_DAYS})."
+        ),
     ),
 ) -> None:
     """Delete live-viewer rows older than the retention now (the server does it hourly)."""

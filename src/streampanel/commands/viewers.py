@@ -19,10 +19,13 @@ from streampanel.commands.params import (
 )
 from streampanel.commands.registry import command
 from streampanel.errors import InvalidParameter
+from streampanel.settings import Settings
 from streampanel.store import viewers
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10000
+# What the documentation can promise: the operator may configure another retention.
+DEFAULT_RETENTION_DAYS: int = Settings.model_fields["viewer_retention_days"].default
 
 
 class LiveDetailedParams(Params):
@@ -47,7 +50,7 @@ def _range(ctx: CallContext, params: LiveDetailedParams) -> tuple[int, int]:
     start = params.starttime or retention_start
     end = params.endtime or ctx.now
     if start < retention_start - timedelta(days=1):
-        # A day of grace: "the last 14 days" computed on the client's clock still answers.
+        # A day of grace: "the last N days" computed on the client's clock still answers.
         raise InvalidParameter(
             "starttime",
             f"{DATETIME_EXPECTED} within the {ctx.settings.viewer_retention_days}-day "
@@ -65,7 +68,8 @@ def _range(ctx: CallContext, params: LiveDetailedParams) -> tuple[int, int]:
     summary=(
         "Live viewers per server, vhost, application and stream: the latest snapshot of each "
         "server, or every snapshot in a starttime/endtime range (oldest first, paged with "
-        "limit/offset). Rows are kept 14 days."
+        f"limit/offset). Rows are kept for the server's retention ({DEFAULT_RETENTION_DAYS} days "
+        "unless configured otherwise)."
     ),
 )
 def live_detailed(ctx: CallContext, params: LiveDetailedParams) -> list[dict[str, Any]]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from streampanel.commands.viewers import DEFAULT_RETENTION_DAYS
+
 
 @dataclass(frozen=True)
 class ResultField:
@@ -188,7 +190,8 @@ COMMAND_DOCS: dict[str, CommandDoc] = {
             "Live viewers per server, vhost, application and stream. Without starttime and "
             "endtime: the latest snapshot of each server for the matching streams, i.e. who "
             "is watching now. With a range: every per-minute snapshot in it, oldest first, "
-            "paged with limit and offset. Snapshots are kept 14 days."
+            "paged with limit and offset. Snapshots are kept for the server's retention "
+            f"({DEFAULT_RETENTION_DAYS} days unless its operator configured another)."
         ),
         shape="array",
         result_fields=_fields(
