@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh ""
+echo "demo: starting streampanel serve --demo (the first start builds the demo data)"
 exec .venv/bin/streampanel serve --demo "$@"
