@@ -16,10 +16,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from streampanel.store import usage
+from streampanel.store.tables.usage import ingest_sources
 from streampanel.store.usage import Source
 
 
@@ -64,6 +66,20 @@ def find_or_create(
         now=now,
     )
     return created, True
+
+
+def advance(conn: Connection, source: Source, values: dict[str, Any], now: datetime) -> bool:
+    """Move the checkpoint to the end of a block (``values``: the new offset, counters, state
+    and, when widened, identity), only if it still stands at ``source.offset`` where the block
+    started; False when another run moved it first.  Committed in the transaction that adds
+    the block's totals, this guard is what makes each block count once.
+    """
+    moved = conn.execute(
+        update(ingest_sources)
+        .where(ingest_sources.c.id == source.id, ingest_sources.c.offset == source.offset)
+        .values(updated=now, **values)
+    )
+    return moved.rowcount == 1
 
 
 class RejectsFile:

@@ -19,19 +19,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from streampanel.ingest import checkpoints
+from streampanel.ingest.attribution import ApplicationNames
 from streampanel.ingest.checkpoints import RejectsFile
-from streampanel.ingest.formats import make_parser
+from streampanel.ingest.formats import Parser, make_parser
 from streampanel.ingest.formats.common import BlockResult
 from streampanel.ingest.source import Content, open_content
 from streampanel.store import accounts, usage
 from streampanel.store.accounts import utcnow
 from streampanel.store.engine import write_transaction
-from streampanel.store.tables.usage import ingest_sources
 from streampanel.store.usage import Source
 
 log = logging.getLogger("streampanel.ingest")
@@ -40,8 +40,8 @@ log = logging.getLogger("streampanel.ingest")
 # cost less per line, up to 32 MiB, above which glibc maps every block's memory afresh and
 # faulting its pages in doubles the cost of reading it.  Three blocks are in memory at once.
 DEFAULT_BLOCK_BYTES = 24 << 20
-# How often an unknown application name may trigger a reload of the application map.
-_APP_RELOAD_SECONDS = 5.0
+
+T = TypeVar("T")
 
 
 class ConcurrentIngest(RuntimeError):
@@ -93,8 +93,7 @@ class Ingester:
         self.progress = progress
         with write_transaction(engine) as conn:
             self.server_id = accounts.get_or_create_server(conn, server)
-        self._apps: dict[str, tuple[int, int]] = {}
-        self._apps_loaded = 0.0
+        self._apps = ApplicationNames(engine)
 
     # -- public --------------------------------------------------------------------------
 
@@ -113,21 +112,12 @@ class Ingester:
         one is read until it has stopped growing for two polls (nginx writes to it until
         it reopens its logs), then the new one is followed.
         """
-        reports: list[FileReport] = []
-        while not stop.is_set():
-            try:
-                content = open_content(path)
-            except FileNotFoundError:
-                stop.wait(poll)
-                continue
-            try:
-                if not content.head:  # nothing to identify it by yet
-                    stop.wait(poll)
-                    continue
-                reports.append(self._run(content, stop=stop, follow_path=path, poll=poll))
-            finally:
-                content.close()
-        return reports
+        return follow_file(
+            path,
+            lambda content: self._run(content, stop=stop, follow_path=path, poll=poll),
+            stop,
+            poll,
+        )
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -171,73 +161,25 @@ class Ingester:
                 return report
         source_offset_at_start = source.offset
         parser = make_parser(self.fmt, self.app_pattern, inherited if new else source.state)
-        ingested_any = False
 
-        def parse(block: bytes) -> tuple[BlockResult, str]:
-            # The state is snapshot with its block: the parser moves on to the next one.
-            return parser.parse(block), parser.state()
-
-        def commit(end: int, parsed: tuple[BlockResult, str]) -> None:
-            self._commit(source, content, end, rejects, *parsed, report)
+        def commit(end: int, result: BlockResult, state: str) -> None:
+            self._commit(source, content, end, rejects, result, state, report)
             if self.progress:
                 self.progress(report, content.raw_position(), content.raw_size)
 
-        with ParseAhead(parse, commit, ahead=2 if parser.independent_blocks else 1) as blocks:
-            if follow_path is None:
-                # Read here: the reads (which release the GIL) and the commits keep pace with
-                # the parses they overlap.
-                while stop is None or not stop.is_set():
-                    block, report.unfinished = content.read_block(
-                        self.block_bytes, final=content.complete
-                    )
-                    if not block:
-                        break
-                    ingested_any = True
-                    blocks.submit(block, content.position)
-            else:
-                ingested_any = self._follow_content(
-                    content, follow_path, blocks, report, stop, poll
-                )
+        ingested_any, report.unfinished = read_blocks(
+            content,
+            parser,
+            commit,
+            block_bytes=self.block_bytes,
+            stop=stop,
+            follow_path=follow_path,
+            poll=poll,
+        )
         if not new and source_offset_at_start:
             report.status = "resumed" if ingested_any else "already ingested"
         report.seconds = time.perf_counter() - started
         return report
-
-    def _follow_content(
-        self,
-        content: Content,
-        path: str,
-        blocks: ParseAhead,
-        report: FileReport,
-        stop: threading.Event | None,
-        poll: float,
-    ) -> bool:
-        """Read ``content`` as it grows until ``path`` names another file and this one has
-        stopped growing for two polls (nginx writes on until it reopens its logs)."""
-        idle_polls = 0
-        ingested_any = False
-        while stop is None or not stop.is_set():
-            block, unfinished = content.read_block(self.block_bytes, final=False)
-            if block:
-                idle_polls = 0
-                ingested_any = True
-                blocks.submit(block, content.position)
-                continue
-            blocks.finish()  # nothing more to read for now: commit what was read
-            report.unfinished = unfinished
-            if _replaced(path, content):
-                idle_polls += 1
-                if idle_polls > 2:
-                    last, _ = content.read_block(self.block_bytes, final=True)
-                    if last:
-                        blocks.submit(last, content.position)
-                    report.unfinished = 0
-                    break
-            if stop is not None:
-                stop.wait(poll)
-            else:
-                time.sleep(poll)
-        return ingested_any
 
     def _commit(
         self,
@@ -249,7 +191,7 @@ class Ingester:
         state: str,
         report: FileReport,
     ) -> None:
-        attributed, unattributed = self._attribute(result)
+        attributed, unattributed = self._apps.split(result.totals.iter_rows())
         rejects_length = rejects.append(result.rejects)
         values: dict[str, Any] = {
             "offset": end,
@@ -264,12 +206,7 @@ class Ingester:
             values["fingerprint"] = checkpoints.fingerprint(content.head)
             values["head_len"] = len(content.head)
         with write_transaction(self.engine) as conn:
-            moved = conn.execute(
-                update(ingest_sources)
-                .where(ingest_sources.c.id == source.id, ingest_sources.c.offset == source.offset)
-                .values(updated=utcnow(), **values)
-            )
-            if moved.rowcount != 1:
+            if not checkpoints.advance(conn, source, values, utcnow()):
                 raise ConcurrentIngest(
                     f"{content.name}: another run advanced this file's checkpoint"
                 )
@@ -292,29 +229,6 @@ class Ingester:
             report.unattributed_bytes += sent
             report.unattributed_requests += requests
             report.days.add(day)
-
-    def _attribute(
-        self, result: BlockResult
-    ) -> tuple[list[tuple[int, date, int, int]], list[tuple[date, str, int, int]]]:
-        rows = result.totals.rows()
-        if any(app not in self._apps for _, app, _, _ in rows):
-            self._reload_apps()
-        attributed: list[tuple[int, date, int, int]] = []
-        unattributed: list[tuple[date, str, int, int]] = []
-        for day, app, sent, requests in rows:
-            known = self._apps.get(app)
-            if known is None:
-                unattributed.append((day, app, int(sent), int(requests)))
-            else:
-                attributed.append((known[0], day, int(sent), int(requests)))
-        return attributed, unattributed
-
-    def _reload_apps(self) -> None:
-        if time.monotonic() - self._apps_loaded < _APP_RELOAD_SECONDS and self._apps:
-            return
-        with self.engine.connect() as conn:
-            self._apps = accounts.application_ids_by_name(conn)
-        self._apps_loaded = time.monotonic()
 
 
 class ParseAhead:
@@ -365,6 +279,96 @@ class ParseAhead:
                 self.finish()
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def read_blocks(
+    content: Content,
+    parser: Parser,
+    commit: Callable[[int, BlockResult, str], None],
+    *,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    stop: threading.Event | None = None,
+    follow_path: str | None = None,
+    poll: float = 1.0,
+    idle: Callable[[], None] | None = None,
+) -> tuple[bool, int]:
+    """Read ``content`` from its position in blocks, parse them ahead and hand each block's
+    result, with the parser state after it, to ``commit(end, result, state)`` in order.
+
+    Without ``follow_path`` reading stops at the content's end; with it, it goes on as the
+    content grows until that path names another file and this one has stopped growing for
+    two polls (nginx writes on until it reopens its logs), calling ``idle`` whenever every
+    block read so far is committed and nothing more is there.  Returns whether any block
+    was read, and the length of an unfinished last line left unread.
+    """
+
+    def parse(block: bytes) -> tuple[BlockResult, str]:
+        # The state is snapshot with its block: the parser moves on to the next one.
+        return parser.parse(block), parser.state()
+
+    def commit_parsed(end: int, parsed: tuple[BlockResult, str]) -> None:
+        commit(end, *parsed)
+
+    read_any = False
+    unfinished = 0
+    with ParseAhead(parse, commit_parsed, ahead=2 if parser.independent_blocks else 1) as blocks:
+        if follow_path is None:
+            # Read here: the reads (which release the GIL) and the commits keep pace with the
+            # parses they overlap.
+            while stop is None or not stop.is_set():
+                block, unfinished = content.read_block(block_bytes, final=content.complete)
+                if not block:
+                    break
+                read_any = True
+                blocks.submit(block, content.position)
+            return read_any, unfinished
+        idle_polls = 0
+        while stop is None or not stop.is_set():
+            block, unfinished = content.read_block(block_bytes, final=False)
+            if block:
+                idle_polls = 0
+                read_any = True
+                blocks.submit(block, content.position)
+                continue
+            blocks.finish()  # nothing more to read for now: commit what was read
+            if idle is not None:
+                idle()
+            if _replaced(follow_path, content):
+                idle_polls += 1
+                if idle_polls > 2:
+                    last, _ = content.read_block(block_bytes, final=True)
+                    if last:
+                        blocks.submit(last, content.position)
+                    unfinished = 0
+                    break
+            if stop is not None:
+                stop.wait(poll)
+            else:
+                time.sleep(poll)
+    return read_any, unfinished
+
+
+def follow_file(
+    path: str, run: Callable[[Content], T], stop: threading.Event, poll: float = 1.0
+) -> list[T]:
+    """Like ``tail -F``: ``run`` each file ``path`` names in turn (``run`` reads it until
+    the path names another one, see :func:`read_blocks`), until ``stop``; returns what each
+    run returned."""
+    results: list[T] = []
+    while not stop.is_set():
+        try:
+            content = open_content(path)
+        except FileNotFoundError:
+            stop.wait(poll)
+            continue
+        try:
+            if not content.head:  # nothing to identify it by yet
+                stop.wait(poll)
+                continue
+            results.append(run(content))
+        finally:
+            content.close()
+    return results
 
 
 def _replaced(path: str, content: Content) -> bool:
