@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from streampanel.errors import UnknownApplication
+from streampanel.protocol.request import as_integer
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
 from streampanel.store.accounts import ApiKey, ApplicationCache
@@ -51,8 +52,12 @@ class CallContext:
             if isinstance(item, int):
                 app = by_id.get(item)
             else:
-                # A digit string is a name first, then an id (form-built clients send ids so).
-                app = by_name.get(item) or (by_id.get(int(item)) if item.isdigit() else None)
+                # A digit string is a name first, then an id (form-built clients send ids so);
+                # only ASCII digits make an id ('²' is a name like any other).
+                app = by_name.get(item)
+                if app is None:
+                    number = as_integer(item)
+                    app = None if number is None else by_id.get(number)
             if app is None:
                 raise UnknownApplication(item)
             found.setdefault(app["id"], app)

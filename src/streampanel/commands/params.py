@@ -7,15 +7,12 @@ in the generated documentation.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from streampanel.protocol.request import is_int
-
-_DIGITS = re.compile(r"^[0-9]+$")
+from streampanel.protocol.request import INT_BOUND, as_integer, is_int
 
 
 class Params(BaseModel):
@@ -33,11 +30,12 @@ def expected(text: str, **kwargs: Any) -> Any:
 
 
 def parse_int(value: Any) -> int:
-    if is_int(value):
-        return int(value)
-    if isinstance(value, str) and _DIGITS.match(value):
-        return int(value)
-    raise ValueError("not an integer")
+    """A JSON integer or ASCII digit string; beyond int64 it is ``±INT_BOUND`` (see
+    ``as_integer``), which the callers' range checks refuse."""
+    number = as_integer(value)
+    if number is None:
+        raise ValueError("not an integer")
+    return number
 
 
 def _app_selector(value: Any) -> list[int | str]:
@@ -47,6 +45,9 @@ def _app_selector(value: Any) -> list[int | str]:
     selector: list[int | str] = []
     for item in items:
         if is_int(item):
+            # An id beyond int64 names no application (and is not echoed back in full).
+            if not -INT_BOUND < item < INT_BOUND:
+                raise ValueError("not an application id")
             selector.append(int(item))
         elif isinstance(item, str) and item:
             selector.append(item)
@@ -55,18 +56,19 @@ def _app_selector(value: Any) -> list[int | str]:
     return selector
 
 
-def _from_unix(value: Any) -> datetime:
-    """Unix seconds (int or digit string) as naive UTC; absurd values are a ValueError."""
+def _from_unix(seconds: int) -> datetime:
+    """Unix seconds as naive UTC; absurd values are a ValueError."""
     try:
-        return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)
+        return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
     except (OverflowError, OSError, ValueError):
         # Linux answers OSError (EOVERFLOW) for timestamps past year 9999.
         raise ValueError("unix seconds out of range") from None
 
 
 def _start_date(value: Any) -> date:
-    if is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
-        return _from_unix(value).date()
+    seconds = as_integer(value)
+    if seconds is not None:
+        return _from_unix(seconds).date()
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d", "%Y-%m"):
             try:
@@ -77,8 +79,9 @@ def _start_date(value: Any) -> date:
 
 
 def _date_time(value: Any) -> datetime:
-    if is_int(value) or (isinstance(value, str) and _DIGITS.match(value)):
-        return _from_unix(value)
+    seconds = as_integer(value)
+    if seconds is not None:
+        return _from_unix(seconds)
     if isinstance(value, str):
         for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
             try:

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from streampanel.commands.context import CallContext
 from streampanel.commands.params import NonNegativeInt, Params, expected, parse_int
 from streampanel.commands.registry import command
-from streampanel.errors import Conflict, InvalidParameter, UnknownObject
+from streampanel.errors import BadRequest, Conflict, InvalidParameter, UnknownObject
+from streampanel.protocol.request import decode_json
 from streampanel.storage import PATH_EXPECTED, resolve_stored_file
 from streampanel.store import accounts
 from streampanel.store import uploads as store
@@ -45,7 +46,11 @@ def _metadata(value: Any) -> dict[str, str]:
     if value is None or value == "" or value == []:  # PHP encodes an empty array as []
         return {}
     if isinstance(value, str):
-        value = json.loads(value)
+        # JSON text in a string (form-built clients): decoded with the request's own bounds.
+        try:
+            value = decode_json(value.encode("utf-8", "surrogatepass"), "metadata")
+        except BadRequest as error:
+            raise ValueError(error.message) from None
     if not isinstance(value, dict):
         raise ValueError("not an object")
     result: dict[str, str] = {}

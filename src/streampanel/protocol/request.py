@@ -1,8 +1,11 @@
-"""Decoding a request's JSON text: UTF-8 checked on the raw bytes, one object, no duplicates."""
+"""Decoding a request's JSON text: UTF-8 checked on the raw bytes, nesting bounded, one
+object, no duplicates; and reading the integers clients send without trusting their size."""
 
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 from typing import Any
 
 from streampanel.errors import BadRequest, InvalidParameter, MissingParameter
@@ -29,22 +32,59 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
 
 
-def decode_request_text(raw: bytes) -> dict[str, Any]:
+# No request of the protocol nests deeper than a few levels.  Bounded before decoding, so a
+# deeply nested body costs one linear scan, whatever the thread's stack and recursion limit.
+MAX_JSON_DEPTH = 32
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = [0] * 256
+for _opening in b"[{":
+    _DEPTH_STEP[_opening] = 1
+for _closing in b"]}":
+    _DEPTH_STEP[_closing] = -1
+
+
+def _nested_too_deeply(raw: bytes) -> bool:
+    # Nearly every body has fewer brackets than the limit in all: two counts decide.
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_JSON_DEPTH
+
+
+def decode_json(raw: bytes, what: str = "Request") -> Any:
+    """Any JSON value from a client's bytes: valid UTF-8, at most ``MAX_JSON_DEPTH`` levels of
+    nesting, no duplicate keys, no NaN or Infinity; else ``BadRequest`` naming ``what``.
+
+    Every route decodes client JSON here, so every route has the same bounds.
+    """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"Request JSON is not valid UTF-8 (byte {exc.start})") from None
+        raise BadRequest(f"{what} JSON is not valid UTF-8 (byte {exc.start})") from None
+    if _nested_too_deeply(raw):
+        raise BadRequest(f"{what} JSON is nested too deeply (over {MAX_JSON_DEPTH} levels)")
     try:
-        value = _DECODER.decode(text)
+        return _DECODER.decode(text)
     except _DuplicateKey as exc:
-        raise BadRequest(f"Request JSON has a duplicate key '{exc.args[0]}'") from None
-    except RecursionError:
-        raise BadRequest("Request JSON is nested too deeply") from None
+        raise BadRequest(f"{what} JSON has a duplicate key '{_shown(exc.args[0])}'") from None
+    except RecursionError:  # unreachable after the depth check; kept as a last guard
+        raise BadRequest(f"{what} JSON is nested too deeply") from None
     except ValueError as exc:
-        raise BadRequest(f"Request is not valid JSON: {exc}") from None
+        raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+
+
+def decode_request_text(raw: bytes) -> dict[str, Any]:
+    value = decode_json(raw)
     if not isinstance(value, dict):
         raise BadRequest("Request JSON must be an object")
     return value
+
+
+def _shown(text: str, limit: int = 64) -> str:
+    """A client's text cut to ``limit`` characters for a message."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def is_int(value: Any) -> bool:
@@ -52,15 +92,37 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Integers are compared with int64 columns and done arithmetic on as floats: anything larger
+# in magnitude is out of every range, and is kept no larger than this.
+INT_BOUND = 2**63
+_INT64_DIGITS = 19
+# ASCII only: str.isdigit() also accepts '²' and '٣', which int() refuses or reads as numbers.
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def as_integer(value: Any) -> int | None:
+    """A JSON integer or a string of ASCII digits as an int, else None.
+
+    Magnitudes beyond int64 come back as ``±INT_BOUND``, which every range check refuses:
+    callers never do arithmetic on, log, or convert a number of thousands of digits.
+    """
+    if is_int(value):
+        number = int(value)
+    elif isinstance(value, str) and _ASCII_DIGITS.fullmatch(value):
+        digits = value.lstrip("0") or "0"
+        number = int(digits) if len(digits) <= _INT64_DIGITS else INT_BOUND
+    else:
+        return None
+    return max(-INT_BOUND, min(INT_BOUND, number))
+
+
 def _integer_member(request: dict[str, Any], name: str, expected: str) -> int:
     if name not in request:
         raise MissingParameter(name, expected)
-    value = request[name]
-    if is_int(value):
-        return int(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise InvalidParameter(name, expected)
+    number = as_integer(request[name])
+    if number is None:
+        raise InvalidParameter(name, expected)
+    return number
 
 
 def _string_member(request: dict[str, Any], name: str, expected: str) -> str:
@@ -100,6 +162,8 @@ class Envelope:
             and command
             and api_key
             and signature
+            and -INT_BOUND < cdn < INT_BOUND
+            and -INT_BOUND < timestamp < INT_BOUND
         ):
             self.command, self.cdn, self.api_key = command, cdn, api_key
             self.timestamp, self.signature = timestamp, signature
