@@ -151,7 +151,8 @@ def main() -> None:
                 "        accounts.create_application(c, 1, f'app{i:03d}')\n"
             )
             subprocess.run([python, "-c", setup], env=env, check=True)
-            command = [python, "-m", "streampanel", "ingest", "access-log", "--server", "BENCH"]
+            command = [python, "-m", "streampanel", "ingest", "access-log", "--create-server"]
+            command += ["--server", "BENCH"]
             wall, rss, out = run_one([*command, "--json", str(log)], env=env)
         (report,) = json.loads(out)
         assert report["lines"] == options.lines, report

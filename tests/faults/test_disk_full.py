@@ -67,6 +67,7 @@ def ingest(settings: Settings, log: Path) -> subprocess.CompletedProcess[str]:
             "access-log",
             "--server",
             "EDGE1",
+            "--create-server",
             "--block-mib",
             "0.25",
             str(log),

@@ -62,7 +62,7 @@ def clean_totals(log: Path, tmp_path: Path) -> dict:
             capture_output=True,
         )
     subprocess.run(
-        [*run, "ingest", "access-log", "--server", "EDGE1", str(log)],
+        [*run, "ingest", "access-log", "--server", "EDGE1", "--create-server", str(log)],
         env=environment,
         check=True,
         capture_output=True,

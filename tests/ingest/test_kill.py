@@ -53,6 +53,7 @@ def run(env: dict[str, str], server: str, log: str, **kwargs: object) -> subproc
                 "access-log",
                 "--server",
                 server,
+                "--create-server",
                 "--block-mib",
                 "0.004",
                 "--json",

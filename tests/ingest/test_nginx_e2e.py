@@ -119,8 +119,9 @@ def fetch(server: Nginx, plan: list[tuple[str, str, dict[str, str]]]) -> Counter
 
 
 def ingest(settings: Settings, server: str, log: Path) -> str:
+    command = [sys.executable, "-m", "streampanel", "ingest", "access-log", "--create-server"]
     result = subprocess.run(
-        [sys.executable, "-m", "streampanel", "ingest", "access-log", "--server", server, str(log)],
+        [*command, "--server", server, str(log)],
         env={**os.environ, **server_env(settings), "COLUMNS": "200"},
         capture_output=True,
         text=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import difflib
 import gc
 import signal
 import threading
@@ -25,6 +26,8 @@ from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from streampanel.ingest.pipeline import FileReport
 
 # The formats and the pipeline (polars) load when a log is ingested, not with every
@@ -83,6 +86,28 @@ def _row(report: FileReport) -> dict[str, Any]:
     }
 
 
+def _require_server(engine: Engine, name: str) -> None:
+    """Refuse a server name the store does not know: a typo would otherwise become a new
+    server, and its traffic would be billed under it without a word."""
+    from streampanel.store import accounts
+
+    with engine.connect() as conn:
+        known = [row["name"] for row in accounts.list_servers(conn)]
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    fail(
+        f"unknown server {name!r}{guess}: create it with `streampanel admin server create "
+        f"{name}`, or pass --create-server to create it with this run"
+    )
+
+
+def _all_rejected(reports: list[FileReport]) -> list[FileReport]:
+    """Files that had lines and not one of them was read: most likely the wrong --format."""
+    return [r for r in reports if r.lines > 0 and r.rejected == r.lines]
+
+
 def _summary(reports: list[FileReport], as_json: bool) -> None:
     rows = [_row(r) for r in reports]
     if as_json:
@@ -118,7 +143,11 @@ def _summary(reports: list[FileReport], as_json: bool) -> None:
 @app.command("access-log")
 def access_log(
     files: list[str] = typer.Argument(..., help="Log files (plain or gzip'd), or - for stdin."),
-    server: str = typer.Option(..., "--server", help="The server that wrote the log."),
+    server: str = typer.Option(
+        ...,
+        "--server",
+        help="The server that wrote the log (known to the store, or see --create-server).",
+    ),
     fmt: str = typer.Option(
         "nginx-combined", "--format", help=f"Log format: {', '.join(FORMAT_NAMES)}."
     ),
@@ -132,6 +161,11 @@ def access_log(
         DEFAULT_BLOCK_MIB, "--block-mib", help="Block size in MiB (one commit each)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    create_server: bool = typer.Option(
+        False,
+        "--create-server",
+        help="Create the --server if the store does not know it yet (otherwise it is refused).",
+    ),
 ) -> None:
     """Add a log's traffic to the per-day usage totals, exactly once per line."""
     from streampanel.ingest.formats import FORMATS
@@ -146,6 +180,12 @@ def access_log(
     with user_errors():
         settings = Settings()
         runtime = open_runtime(settings)
+    if not create_server:
+        try:
+            _require_server(runtime.engine, server)
+        except typer.Exit:
+            runtime.close()
+            raise
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -196,3 +236,10 @@ def access_log(
     finally:
         runtime.close()
     _summary(reports, as_json)
+    hopeless = _all_rejected(reports)
+    if hopeless:
+        fail(
+            f"every line of {', '.join(r.path for r in hopeless)} was rejected as {fmt}: choose "
+            f"the log's format with --format {'|'.join(FORMAT_NAMES)} (the rejected lines are "
+            f"kept in {hopeless[0].rejects_path})"
+        )
