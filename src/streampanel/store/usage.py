@@ -238,6 +238,11 @@ def find_source(conn: Connection, server_id: int, fingerprint: str, head_len: in
     return _source(row) if row else None
 
 
+def get_source(conn: Connection, source_id: int) -> Source | None:
+    row = conn.execute(select(ingest_sources).where(ingest_sources.c.id == source_id)).first()
+    return _source(row) if row else None
+
+
 def create_source(
     conn: Connection,
     *,
