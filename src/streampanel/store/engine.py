@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision of every feature branch in migrations/versions: what ``alembic_version``
 # holds once the schema is current.  tests/store/test_migrations.py checks it against
 # Alembic's own reading of the scripts, so a new migration must be added here too.
-SCHEMA_HEADS = frozenset({"0002", "0003", "0004", "0005"})
+SCHEMA_HEADS = frozenset({"0002", "0003", "0004", "0005", "0007"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,6 +88,14 @@ def migrate(engine: Engine) -> None:
     # start-up: it is loaded only when there is something to upgrade.
     if schema_is_current(engine):
         return
-    from alembic import command
+    # Alembic announces each plugin (on import) and each revision at INFO: a dozen lines on a
+    # fresh store's first start that say nothing to an operator. Its warnings still show.
+    alembic_logger = logging.getLogger("alembic")
+    previous_level = alembic_logger.level
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        from alembic import command
 
-    command.upgrade(alembic_config(engine), "heads")
+        command.upgrade(alembic_config(engine), "heads")
+    finally:
+        alembic_logger.setLevel(previous_level)
