@@ -111,3 +111,30 @@ def test_envelope_integers_are_bounded_for_the_arithmetic_after_it(
 def test_unicode_digits_are_not_a_timestamp() -> None:
     with pytest.raises(BadRequest, match="'timestamp'"):
         Envelope({"command": "c", "cdn": 1, "api_key": "k", "timestamp": "²", "signature": "s"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'{"a":"\ud800"}',
+        r'{"a":"x\udfffy"}',
+        r'{"\uDBFF":1}',
+        r'{"a":["ok","\ud83d"]}',
+        r'{"a":"\ude00\ud83d"}',  # a low before a high is not a pair
+    ],
+)
+def test_unpaired_surrogate_escapes_are_a_bad_request(text: str) -> None:
+    with pytest.raises(BadRequest, match="unpaired surrogate"):
+        decode_json(text.encode())
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (r'{"a":"\ud83d\ude00"}', {"a": "\U0001f600"}),  # PHP escapes astral characters so
+        (r'{"a":"\\ud800"}', {"a": "\\ud800"}),  # an escaped backslash, then plain text
+        (r'{"a":"\u00e9"}', {"a": "é"}),
+    ],
+)
+def test_surrogate_pairs_and_lookalikes_decode(text: str, value: object) -> None:
+    assert decode_json(text.encode()) == value

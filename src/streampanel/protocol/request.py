@@ -53,9 +53,27 @@ def _nested_too_deeply(raw: bytes) -> bool:
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_JSON_DEPTH
 
 
+# A \uD800-\uDFFF escape: only a high one followed by a low one makes a character.  A lone
+# one decodes to a string that no store, encoder or log accepts, so it is refused here.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    # Decoded pairs are one astral character: any surrogate left in a string is a lone one.
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
 def decode_json(raw: bytes, what: str = "Request") -> Any:
     """Any JSON value from a client's bytes: valid UTF-8, at most ``MAX_JSON_DEPTH`` levels of
-    nesting, no duplicate keys, no NaN or Infinity; else ``BadRequest`` naming ``what``.
+    nesting, no duplicate keys, no NaN or Infinity, no unpaired surrogate escape; else
+    ``BadRequest`` naming ``what``.
 
     Every route decodes client JSON here, so every route has the same bounds.
     """
@@ -66,13 +84,17 @@ def decode_json(raw: bytes, what: str = "Request") -> Any:
     if _nested_too_deeply(raw):
         raise BadRequest(f"{what} JSON is nested too deeply (over {MAX_JSON_DEPTH} levels)")
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except _DuplicateKey as exc:
         raise BadRequest(f"{what} JSON has a duplicate key '{_shown(exc.args[0])}'") from None
     except RecursionError:  # unreachable after the depth check; kept as a last guard
         raise BadRequest(f"{what} JSON is nested too deeply") from None
     except ValueError as exc:
         raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+    # Nearly every body has no \u escape at all: the walk runs only when one could be lone.
+    if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        raise BadRequest(f"{what} JSON has an unpaired surrogate escape (\\uD800-\\uDFFF)")
+    return value
 
 
 def decode_request_text(raw: bytes) -> dict[str, Any]:
