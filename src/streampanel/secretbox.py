@@ -7,6 +7,8 @@ ciphertext fails loudly instead of decrypting to garbage.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
@@ -18,6 +20,12 @@ from streampanel.settings import Settings
 class SecretBox:
     def __init__(self, master_key: bytes):
         self._fernet = Fernet(master_key)
+        self._master_key = master_key
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for ``purpose`` (HMAC-SHA256 of it under the master key): the same in every
+        process holding the master key, unrelated to it and to other purposes' keys."""
+        return hmac.new(self._master_key, purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode("ascii")
