@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     collectors: list[CollectorSettings] = Field(default_factory=list)
     hls_collectors: list[HlsCollectorSettings] = Field(default_factory=list)
 
+    # Viewer tickets (sevu.*, docs/tickets.md).  A running playback re-reads its ticket at
+    # most every ticket_cache_seconds, so a revoked ticket stops it within that; only the
+    # streaming servers in ticket_trusted_servers may ask the decision routes (they report
+    # the viewer's address); attempts are kept ticket_attempt_retention_days, and tickets
+    # that expired longer ago than that are deleted.
+    ticket_cache_seconds: float = 2.0
+    ticket_trusted_servers: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    ticket_attempt_retention_days: int = 30
+
     # Upload workers and callbacks
     worker_lease_seconds: float = 60.0
     worker_max_attempts: int = 8
