@@ -4,7 +4,7 @@ Each domain keeps its tables in its own module; importing this package registers
 so ``metadata`` is complete wherever it is used (migrations checks, test truncation).
 """
 
-from streampanel.store.tables import ratelimits, uploads, usage, viewers  # noqa: F401
+from streampanel.store.tables import ratelimits, tickets, uploads, usage, viewers  # noqa: F401
 from streampanel.store.tables.base import metadata
 from streampanel.store.tables.core import accounts, api_keys, applications, servers, storage_users
 
