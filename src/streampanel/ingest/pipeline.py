@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from streampanel.ingest import checkpoints
 from streampanel.ingest.attribution import ApplicationNames
 from streampanel.ingest.checkpoints import RejectsFile
+from streampanel.ingest.follow import FollowedFile, open_next, replaced
 from streampanel.ingest.formats import Parser, make_parser
 from streampanel.ingest.formats.common import BlockResult
 from streampanel.ingest.source import Content, open_content
@@ -322,25 +323,25 @@ def read_blocks(
                 read_any = True
                 blocks.submit(block, content.position)
             return read_any, unfinished
-        idle_polls = 0
+        followed = FollowedFile(content, follow_path)
         while stop is None or not stop.is_set():
-            block, unfinished = content.read_block(block_bytes, final=False)
-            if block:
-                idle_polls = 0
+            for block in followed.blocks(block_bytes):
                 read_any = True
                 blocks.submit(block, content.position)
-                continue
+                if stop is not None and stop.is_set():
+                    break
+            unfinished = followed.unfinished
+            if stop is not None and stop.is_set():
+                break
             blocks.finish()  # nothing more to read for now: commit what was read
             if idle is not None:
                 idle()
-            if _replaced(follow_path, content):
-                idle_polls += 1
-                if idle_polls > 2:
-                    last, _ = content.read_block(block_bytes, final=True)
-                    if last:
-                        blocks.submit(last, content.position)
-                    unfinished = 0
-                    break
+            if followed.finished():
+                last = followed.rest(block_bytes)
+                if last:
+                    blocks.submit(last, content.position)
+                unfinished = 0
+                break
             if stop is not None:
                 stop.wait(poll)
             else:
@@ -353,32 +354,18 @@ def follow_file(
 ) -> list[T]:
     """Like ``tail -F``: ``run`` each file ``path`` names in turn (``run`` reads it until
     the path names another one, see :func:`read_blocks`), until ``stop``; returns what each
-    run returned."""
+    run returned.  A file ``run`` left early (shorter than its checkpoint) is not run again
+    until the path names another file."""
     results: list[T] = []
     while not stop.is_set():
-        try:
-            content = open_content(path)
-        except FileNotFoundError:
+        content = open_next(path)
+        if content is None:
             stop.wait(poll)
             continue
         try:
-            if not content.head:  # nothing to identify it by yet
-                stop.wait(poll)
-                continue
             results.append(run(content))
+            while not stop.is_set() and not replaced(path, content):
+                stop.wait(poll)
         finally:
             content.close()
     return results
-
-
-def _replaced(path: str, content: Content) -> bool:
-    """Whether ``path`` now names another file than the one being read."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return True
-    if content.file_id is None:
-        return False
-    return (stat.st_dev, stat.st_ino) != (content.file_id.device, content.file_id.inode) or (
-        stat.st_size < content.position
-    )
