@@ -27,10 +27,10 @@ def _file(env: Env, relative: str, size: int) -> str:
 
 def _stored_parts(moto: MotoServer, env: Env, job_id: int) -> set[int]:
     job = env.job(job_id)
-    if not job["remote_session"]:
+    if not job.remote_session:
         return set()
     listed = s3_client(moto.url).list_parts(
-        Bucket=job["bucket"], Key=job["destination_path"], UploadId=job["remote_session"]
+        Bucket=job.bucket, Key=job.destination_path, UploadId=job.remote_session
     )
     return {int(p["PartNumber"]) for p in listed.get("Parts", [])}
 
@@ -62,16 +62,16 @@ def test_sigkill_mid_s3_multipart_then_restart(
 
     time.sleep(4 * moto.part_delay)
     before = _stored_parts(moto, env, job_id)
-    upload_id = env.job(job_id)["remote_session"]
-    assert env.job(job_id)["state"] == "uploading" and 4 <= len(before) < 15
+    upload_id = env.job(job_id).remote_session
+    assert env.job(job_id).state == "uploading" and 4 <= len(before) < 15
 
     second = WorkerProcess(env.settings, tmp_path / "worker2.log")
-    wait_for(lambda: env.job(job_id)["state"] == "done", timeout=90, what="job done", worker=second)
+    wait_for(lambda: env.job(job_id).state == "done", timeout=90, what="job done", worker=second)
     assert second.terminate() == 0
 
     job = env.job(job_id)
-    assert job["remote_session"] == upload_id and job["attempts"] == 2
-    assert job["bytes_done"] == size and job["status"] == 200
+    assert job.remote_session == upload_id and job.attempts == 2
+    assert job.bytes_done == size and job.status == 200
     counts = moto.part_uploads(upload_id)
     assert len(counts) == 15
     assert all(counts[(upload_id, n)] == 1 for n in before), counts
@@ -103,19 +103,19 @@ def test_sigkill_mid_youtube_resumable_then_restart(
 
     wait_for(lambda: received() >= 4 * 256 * 1024, what="1 MiB received", worker=first)
     first.kill()
-    assert env.job(job_id)["remote_session"]
+    assert env.job(job_id).remote_session
 
     second = WorkerProcess(env.settings, tmp_path / "worker2.log")
-    wait_for(lambda: env.job(job_id)["state"] == "done", timeout=60, what="job done", worker=second)
+    wait_for(lambda: env.job(job_id).state == "done", timeout=60, what="job done", worker=second)
     assert second.terminate() == 0
 
     job = env.job(job_id)
-    assert job["attempts"] == 2 and job["status"] == 200
+    assert job.attempts == 2 and job.status == 200
     (session,) = fake_youtube.sessions.values()
     assert session.status_queries >= 1
     assert session.resent_bytes == 0
-    assert list(fake_youtube.videos) == [job["youtube_id"]]
-    assert fake_youtube.videos[job["youtube_id"]].sha256 == expected
+    assert list(fake_youtube.videos) == [job.youtube_id]
+    assert fake_youtube.videos[job.youtube_id].sha256 == expected
 
 
 def test_sigterm_checkpoints_and_the_next_worker_finishes(
@@ -132,16 +132,16 @@ def test_sigterm_checkpoints_and_the_next_worker_finishes(
     wait_for(lambda: len(_stored_parts(moto, env, job_id)) >= 2, what="2 parts", worker=worker)
     assert worker.terminate(timeout=20) == 0
     job = env.job(job_id)
-    assert job["lease_owner"] is None and job["state"] == "uploading"
-    assert job["attempts"] == 0 and "Interrupted" in job["message"]
+    assert job.lease_owner is None and job.state == "uploading"
+    assert job.attempts == 0 and "Interrupted" in job.message
     before = _stored_parts(moto, env, job_id)
-    assert job["bytes_done"] == 8 * MiB * len(before)
+    assert job.bytes_done == 8 * MiB * len(before)
 
     moto.part_delay = 0.0
     env.worker().run()
     job = env.job(job_id)
-    assert job["state"] == "done" and job["attempts"] == 1
-    counts = moto.part_uploads(job["remote_session"])
-    assert all(counts[(job["remote_session"], n)] == 1 for n in range(1, 9))
+    assert job.state == "done" and job.attempts == 1
+    counts = moto.part_uploads(job.remote_session)
+    assert all(counts[(job.remote_session, n)] == 1 for n in range(1, 9))
     body = s3_client(moto.url).get_object(Bucket=bucket, Key="term.mp4")["Body"].read()
     assert hashlib.sha256(body).hexdigest() == expected

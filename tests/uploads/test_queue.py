@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction
@@ -16,7 +17,9 @@ def _job(env: Env, path: str = "sestore3/jb/a.mp4") -> int:
         return store.create_job(conn, {"account_id": 158, "kind": "aws", "path": path})
 
 
-def _claim(env: Env, owner: str, at=None, roots=("sestore3",)):
+def _claim(
+    env: Env, owner: str, at: datetime | None = None, roots: Sequence[str] = ("sestore3",)
+) -> store.Job | None:
     with write_transaction(env.runtime.engine) as conn:
         return store.claim(conn, owner, at or now(), 5.0, list(roots))
 
@@ -24,16 +27,16 @@ def _claim(env: Env, owner: str, at=None, roots=("sestore3",)):
 def test_a_claimed_job_is_nobody_elses_until_its_lease_expires(env: Env) -> None:
     job_id = _job(env)
     first = _claim(env, "a")
-    assert first is not None and first["id"] == job_id and first["lease_owner"] == "a"
+    assert first is not None and first.id == job_id and first.lease_owner == "a"
     assert _claim(env, "b") is None
     later = _claim(env, "b", at=now() + timedelta(seconds=6))
-    assert later is not None and later["lease_owner"] == "b"
+    assert later is not None and later.lease_owner == "b"
     # The old holder's writes no longer land.
     with write_transaction(env.runtime.engine) as conn:
         assert not store.update_job(conn, job_id, "a", message="stale")
         assert not store.extend_lease(conn, job_id, "a", now() + timedelta(seconds=60))
         assert store.update_job(conn, job_id, "b", message="fresh")
-    assert env.job(job_id)["message"] == "fresh"
+    assert env.job(job_id).message == "fresh"
 
 
 def test_jobs_are_claimed_oldest_due_first_and_not_before_due(env: Env) -> None:
@@ -46,7 +49,7 @@ def test_jobs_are_claimed_oldest_due_first_and_not_before_due(env: Env) -> None:
             .where(upload_jobs.c.id == ids[0])
             .values(due_at=now() + timedelta(hours=1))
         )
-    assert [_claim(env, f"w{i}")["id"] for i in range(2)] == ids[1:]
+    assert [_claim(env, f"w{i}").id for i in range(2)] == ids[1:]
     assert _claim(env, "w3") is None
     with env.runtime.engine.connect() as conn:
         assert store.has_claimable_work(conn, now(), ["sestore3"])  # due later
@@ -70,4 +73,4 @@ def test_a_worker_without_the_root_leaves_the_job_alone(env: Env) -> None:
     other = env.settings.model_copy(update={"storage_roots": [env.root.parent / "sestore7"]})
     Env(env.runtime, other, env.root, env.creds).worker().run()
     job = env.job(job_id)
-    assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
+    assert (job.state, job.attempts, job.lease_owner) == ("queued", 0, None)

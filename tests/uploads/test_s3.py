@@ -60,8 +60,8 @@ def test_large_file_goes_up_in_parts_with_metadata_and_acl(
     assert _sha256_of_object(moto, bucket, "big/movie.mp4") == expected
 
     job = env.job(data["id"])
-    parts = moto.part_uploads(job["remote_session"])
-    assert len(parts) == -(-size // job["part_size"]) > 1
+    parts = moto.part_uploads(job.remote_session)
+    assert len(parts) == -(-size // job.part_size) > 1
     assert set(parts.values()) == {1}
 
     s3 = s3_client(moto.url)
@@ -148,7 +148,7 @@ def test_interrupted_job_resumes_from_the_stored_upload_id(
     def stop_after_two_parts() -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            upload_id = env.job(job_id)["remote_session"]
+            upload_id = env.job(job_id).remote_session
             if upload_id and len(moto.part_uploads(upload_id)) >= 2:
                 break
             time.sleep(0.01)
@@ -161,21 +161,21 @@ def test_interrupted_job_resumes_from_the_stored_upload_id(
     finally:
         moto.part_delay = 0.0
     job = env.job(job_id)
-    assert job["state"] == "uploading" and job["lease_owner"] is None
-    assert job["attempts"] == 0 and "Interrupted" in job["message"]
-    upload_id = job["remote_session"]
+    assert job.state == "uploading" and job.lease_owner is None
+    assert job.attempts == 0 and "Interrupted" in job.message
+    upload_id = job.remote_session
     stored = {p for (_, p) in moto.part_uploads(upload_id)}
     assert 0 < len(stored) < 6
 
     env.worker().run()
     done = env.job(job_id)
-    assert done["state"] == "done" and done["attempts"] == 1
-    assert done["remote_session"] == upload_id
+    assert done.state == "done" and done.attempts == 1
+    assert done.remote_session == upload_id
     counts = moto.part_uploads(upload_id)
     assert all(counts[(upload_id, p)] == 1 for p in stored)
     assert len(counts) == 6
     assert _sha256_of_object(moto, bucket, "resume.mp4") == expected
-    assert json.loads(done["results"])["Key"] == "resume.mp4"
+    assert json.loads(done.results)["Key"] == "resume.mp4"
 
 
 def test_killed_while_completing_recognises_the_finished_object(
@@ -215,10 +215,8 @@ def test_killed_while_completing_recognises_the_finished_object(
 
     env.worker().run()
     job = env.job(job_id)
-    assert (job["state"], job["attempts"]) == ("done", 2)
-    assert (
-        json.loads(job["results"])["ETag"] == s3.head_object(Bucket=bucket, Key="done.mp4")["ETag"]
-    )
+    assert (job.state, job.attempts) == ("done", 2)
+    assert json.loads(job.results)["ETag"] == s3.head_object(Bucket=bucket, Key="done.mp4")["ETag"]
     later = moto.requests[requests_before:]
     assert not [r for r in later if r.method in ("PUT", "POST")], later
 
@@ -269,5 +267,5 @@ def test_a_job_failing_for_good_aborts_its_multipart_upload(
     path.unlink()
     env.worker().run()
     job = env.job(job_id)
-    assert (job["state"], job["status"]) == ("failed", 404)
+    assert (job.state, job.status) == ("failed", 404)
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -64,7 +64,7 @@ def test_resumable_upload_in_chunks(yt_env: Env, fake_youtube: FakeYouTube) -> N
     (session,) = fake_youtube.sessions.values()
     assert session.puts == 6 and session.resent_bytes == 0
     assert fake_youtube.token_requests == 1
-    assert yt_env.job(job_id)["remote_session"].endswith(session.id)
+    assert yt_env.job(job_id).remote_session.endswith(session.id)
 
 
 def test_bad_refresh_token_fails_at_once(yt_env: Env, fake_youtube: FakeYouTube) -> None:
@@ -143,18 +143,18 @@ def test_stop_checkpoints_and_the_next_run_continues_the_session(
     threading.Thread(target=stop_after_two_chunks, daemon=True).start()
     first.run()
     job = yt_env.job(job_id)
-    assert job["state"] == "uploading" and job["lease_owner"] is None
-    assert "Interrupted" in job["message"] and job["attempts"] == 0
+    assert job.state == "uploading" and job.lease_owner is None
+    assert "Interrupted" in job.message and job.attempts == 0
     (session,) = fake_youtube.sessions.values()
     assert 0 < session.received < size
 
     fake_youtube.chunk_delay = 0.0
     yt_env.worker().run()
     job = yt_env.job(job_id)
-    assert job["state"] == "done" and job["attempts"] == 1
+    assert job.state == "done" and job.attempts == 1
     assert list(fake_youtube.sessions) == [session.id]
     assert session.resent_bytes == 0 and session.status_queries == 1
-    assert fake_youtube.videos[job["youtube_id"]].sha256 == expected
+    assert fake_youtube.videos[job.youtube_id].sha256 == expected
 
 
 def test_killed_after_the_last_chunk_finds_the_finished_video(
@@ -172,13 +172,11 @@ def test_killed_after_the_last_chunk_finds_the_finished_video(
         conn.execute(
             upload_jobs.update()
             .where(upload_jobs.c.id == job_id)
-            .values(
-                state="uploading", status=202, youtube_id="", results="{}", due_at=done["created"]
-            )
+            .values(state="uploading", status=202, youtube_id="", results="{}", due_at=done.created)
         )
     (session,) = fake_youtube.sessions.values()
     yt_env.worker().run()
     again = yt_env.job(job_id)
-    assert again["state"] == "done" and again["youtube_id"] == done["youtube_id"]
+    assert again.state == "done" and again.youtube_id == done.youtube_id
     assert len(fake_youtube.videos) == 1 and list(fake_youtube.sessions) == [session.id]
     assert session.resent_bytes == 0 and session.status_queries == 1

@@ -20,7 +20,7 @@ from streampanel.commands.params import NonNegativeInt, Params, expected, parse_
 from streampanel.commands.registry import command
 from streampanel.errors import BadRequest, Conflict, InvalidParameter, UnknownObject
 from streampanel.protocol.request import decode_json
-from streampanel.storage import PATH_EXPECTED, resolve_stored_file
+from streampanel.storage import PATH_EXPECTED, open_stored_file
 from streampanel.store import accounts
 from streampanel.store import uploads as store
 from streampanel.uploads.records import status_record
@@ -148,9 +148,9 @@ def _replayed(ctx: CallContext) -> Any | None:
     if not ctx.signature:
         return None
     job = store.find_by_signature(ctx.conn, ctx.account_id, ctx.signature)
-    if job is None or job["first_response"] is None:
+    if job is None or job.first_response is None:
         return None
-    return json.loads(job["first_response"])
+    return json.loads(job.first_response)
 
 
 def _queue(ctx: CallContext, values: dict[str, Any]) -> Any:
@@ -201,21 +201,23 @@ def aws_upload(ctx: CallContext, params: AwsUploadParams) -> Any:
     bucket = params.bucket or destination.settings.get("bucket", "")
     if not _BUCKET.match(bucket):
         raise InvalidParameter("bucket", "an S3 bucket name")
-    stored = resolve_stored_file(ctx.settings.storage_roots, _storage_users(ctx), params.path)
-    key = stored.relative if params.destination_path is None else params.destination_path
+    # bytes_total is the size of the file opened, not of whatever the path names later.
+    with open_stored_file(ctx.settings.storage_roots, _storage_users(ctx), params.path) as stored:
+        path, relative, size = stored.path, stored.relative, stored.size
+    key = relative if params.destination_path is None else params.destination_path
     if not key or key.startswith("/") or len(key) > 1024:
         raise InvalidParameter("destination_path", KEY_EXPECTED)
     return _queue(
         ctx,
         {
             "kind": "aws",
-            "path": stored.path,
+            "path": path,
             "destination_path": key,
             "bucket": bucket,
             "metadata": json.dumps(params.metadata),
             "acl": params.acl,
             "callback": params.callback,
-            "bytes_total": stored.absolute.stat().st_size,
+            "bytes_total": size,
         },
     )
 
@@ -249,18 +251,19 @@ def youtube_upload(ctx: CallContext, params: YoutubeUploadParams) -> Any:
         return replay
     if store.get_destination(ctx.conn, ctx.box, ctx.account_id, "youtube") is None:
         raise Conflict("No YouTube account is configured for this account")
-    stored = resolve_stored_file(ctx.settings.storage_roots, _storage_users(ctx), params.path)
+    with open_stored_file(ctx.settings.storage_roots, _storage_users(ctx), params.path) as stored:
+        path, size = stored.path, stored.size
     return _queue(
         ctx,
         {
             "kind": "youtube",
-            "path": stored.path,
+            "path": path,
             "title": params.title,
             "description": params.description,
             "tags": params.tags,
             "visibility": params.visibility,
             "callback": params.callback,
-            "bytes_total": stored.absolute.stat().st_size,
+            "bytes_total": size,
         },
     )
 

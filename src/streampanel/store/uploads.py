@@ -4,17 +4,20 @@ The job table is the queue.  A worker claims the oldest due row whose lease is f
 writing its own lease into it; every later write of the worker is guarded by that lease, so
 a worker that lost its lease (it stalled past the expiry and another worker took over)
 cannot overwrite the newer worker's progress.
+
+Rows come back as ``Job``: every column typed, the two state columns as enums.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
 
 from streampanel.secretbox import SecretBox
 from streampanel.store.accounts import utcnow
@@ -22,6 +25,87 @@ from streampanel.store.tables import api_keys
 from streampanel.store.tables.uploads import upload_destinations, upload_jobs
 
 KINDS = ("aws", "youtube")
+
+
+class JobState(StrEnum):
+    """What the API reports as ``state``: queued → uploading → done | failed."""
+
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class CallbackState(StrEnum):
+    """The callback's delivery: none (no callback) or pending → delivered | failed | refused."""
+
+    NONE = "none"
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+@dataclass
+class Job:
+    """One row of the job table (see ``tables.uploads`` for what each column is for)."""
+
+    id: int
+    account_id: int
+    kind: str  # one of KINDS
+    api_key_id: int | None
+    signature: str | None
+    first_response: str | None
+    # What was asked (both kinds; the other kind's fields stay empty).
+    path: str
+    destination_path: str
+    bucket: str
+    metadata: str  # JSON text
+    acl: str
+    title: str
+    description: str
+    tags: str
+    visibility: str
+    callback: str
+    # What the API reports.
+    state: JobState
+    status: int
+    message: str
+    results: str  # JSON text
+    youtube_id: str
+    bytes_done: int
+    bytes_total: int
+    attempts: int
+    created: datetime
+    last_updated: datetime
+    # Worker bookkeeping.
+    due_at: datetime | None
+    lease_owner: str | None
+    lease_expires: datetime | None
+    remote_session: str | None
+    part_size: int | None
+    completing: str | None  # JSON text: the parts handed to CompleteMultipartUpload
+    callback_state: CallbackState
+    callback_event_id: str | None
+    callback_attempts: int
+    callback_http_status: int | None
+    callback_message: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Job:
+        values = dict(row)
+        values["state"] = JobState(values["state"])
+        values["callback_state"] = CallbackState(values["callback_state"])
+        return cls(**values)
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Apply column values just written to the row (names are column names)."""
+        for name, value in values.items():
+            assert name in _JOB_FIELDS, name
+            setattr(self, name, value)
+
+
+_JOB_FIELDS = frozenset(f.name for f in fields(Job))
 
 
 def create_job(conn: Connection, values: dict[str, Any]) -> int:
@@ -36,7 +120,7 @@ def create_job(conn: Connection, values: dict[str, Any]) -> int:
         "tags": "",
         "visibility": "",
         "callback": "",
-        "state": "queued",
+        "state": JobState.QUEUED,
         "status": 202,
         "message": "Queued",
         "results": "{}",
@@ -44,7 +128,7 @@ def create_job(conn: Connection, values: dict[str, Any]) -> int:
         "bytes_done": 0,
         "bytes_total": 0,
         "attempts": 0,
-        "callback_state": "none",
+        "callback_state": CallbackState.NONE,
         "callback_attempts": 0,
         "callback_message": "",
         "created": now,
@@ -66,27 +150,25 @@ def set_first_response(conn: Connection, job_id: int, payload: Any) -> None:
 
 def get_job(
     conn: Connection, job_id: int, *, account_id: int | None = None, kind: str | None = None
-) -> dict[str, Any] | None:
+) -> Job | None:
     query = select(upload_jobs).where(upload_jobs.c.id == job_id)
     if account_id is not None:
         query = query.where(upload_jobs.c.account_id == account_id)
     if kind is not None:
         query = query.where(upload_jobs.c.kind == kind)
     row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
+    return Job.from_row(row) if row else None
 
 
-def find_by_signature(conn: Connection, account_id: int, signature: str) -> dict[str, Any] | None:
+def find_by_signature(conn: Connection, account_id: int, signature: str) -> Job | None:
     query = select(upload_jobs).where(
         upload_jobs.c.account_id == account_id, upload_jobs.c.signature == signature
     )
     row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
+    return Job.from_row(row) if row else None
 
 
-def list_jobs(
-    conn: Connection, account_id: int, kind: str, limit: int, offset: int
-) -> list[dict[str, Any]]:
+def list_jobs(conn: Connection, account_id: int, kind: str, limit: int, offset: int) -> list[Job]:
     query = (
         select(upload_jobs)
         .where(upload_jobs.c.account_id == account_id, upload_jobs.c.kind == kind)
@@ -94,14 +176,7 @@ def list_jobs(
         .limit(limit)
         .offset(offset)
     )
-    return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def count_jobs(conn: Connection, **where: Any) -> int:
-    query = select(func.count()).select_from(upload_jobs)
-    for name, value in where.items():
-        query = query.where(upload_jobs.c[name] == value)
-    return int(conn.execute(query).scalar_one())
+    return [Job.from_row(r) for r in conn.execute(query).mappings()]
 
 
 # --- the queue -------------------------------------------------------------------------
@@ -119,7 +194,7 @@ def _lease_free(now: datetime) -> Any:
 
 def claim(
     conn: Connection, owner: str, now: datetime, lease_seconds: float, roots: Sequence[str]
-) -> dict[str, Any] | None:
+) -> Job | None:
     """Take the oldest due job with a free lease, or None.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent workers pass over each other's
@@ -274,18 +349,18 @@ def delete_destination(conn: Connection, account_id: int, kind: str) -> bool:
     return result.rowcount > 0
 
 
-def callback_key(conn: Connection, box: SecretBox, job: dict[str, Any]) -> tuple[str, str] | None:
+def callback_key(conn: Connection, box: SecretBox, job: Job) -> tuple[str, str] | None:
     """``(api_key, secret)`` that signs the job's callback: the key that queued the job, or
     the account's newest active key when that one has been revoked since."""
     row = None
-    if job.get("api_key_id") is not None:
+    if job.api_key_id is not None:
         row = conn.execute(
-            select(api_keys).where(api_keys.c.id == job["api_key_id"], api_keys.c.revoked.is_(None))
+            select(api_keys).where(api_keys.c.id == job.api_key_id, api_keys.c.revoked.is_(None))
         ).first()
     if row is None:
         row = conn.execute(
             select(api_keys)
-            .where(api_keys.c.account_id == job["account_id"], api_keys.c.revoked.is_(None))
+            .where(api_keys.c.account_id == job.account_id, api_keys.c.revoked.is_(None))
             .order_by(api_keys.c.id.desc())
             .limit(1)
         ).first()

@@ -13,6 +13,6 @@ def delay(attempt: int, base: float, cap: float, rng: random.Random | None = Non
     instead of having them all return at the same instant; the floor keeps a retry from
     coming back at once.
     """
-    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
+    ceiling = min(cap, base * 2.0 ** max(attempt - 1, 0))
     draw = (rng or random).uniform(0.5, 1.0)
     return ceiling * draw

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction
+from streampanel.store.uploads import Job
 from streampanel.uploads.errors import Interrupted, LeaseLost
 
 
@@ -22,20 +23,20 @@ class Lease:
     def __init__(
         self,
         engine: Engine,
-        job: dict[str, Any],
+        job: Job,
         owner: str,
         lease_seconds: float,
         stopping: threading.Event,
     ):
         self.engine = engine
         self.job = job
-        self.job_id = int(job["id"])
+        self.job_id = job.id
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.stopping = stopping
         self.lost = False
         self._lock = threading.Lock()
-        self._bytes_done = int(job["bytes_done"])
+        self._bytes_done = job.bytes_done
         self._reported = self._bytes_done
 
     @property
@@ -80,7 +81,7 @@ class Lease:
             self.lost = True
 
     def progress_message(self, done: int) -> str:
-        return f"Uploading: {done} of {self.job['bytes_total']} bytes sent"
+        return f"Uploading: {done} of {self.job.bytes_total} bytes sent"
 
     def checkpoint(self, **values: Any) -> None:
         """Store remote-session state now (before the bytes it protects are sent)."""

@@ -1,7 +1,9 @@
 """S3 transfers with boto3: multipart, streamed from disk, resumable from the stored upload id.
 
-Parts are read straight from the file by ``FileSlice`` (each part upload has its own file
-handle), so memory stays bounded by the HTTP buffers whatever the part size.  The upload id
+Parts are read straight from the job's open stored file by ``FileSlice`` (``os.pread`` on
+the one descriptor the worker opened, so concurrent parts share no file position and
+nothing reopens the path), so memory stays bounded by the HTTP buffers whatever the part
+size.  The upload id
 and part size are stored before the first part is sent; a resumed job lists the parts the
 store already holds (``ListParts``) and sends only the others.  The parts handed to
 ``CompleteMultipartUpload`` are stored before the call, so a worker killed while it was
@@ -11,15 +13,12 @@ answering can recognise the finished object (its multipart ETag) instead of star
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import mimetypes
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +32,8 @@ from botocore.exceptions import (
 )
 
 from streampanel.settings import Settings
-from streampanel.store.uploads import Destination
+from streampanel.storage import StoredFile
+from streampanel.store.uploads import Destination, Job
 from streampanel.uploads.errors import (
     PermanentFailure,
     TransientFailure,
@@ -41,6 +41,7 @@ from streampanel.uploads.errors import (
     is_transient_status,
 )
 from streampanel.uploads.lease import Lease
+from streampanel.uploads.transfer import FileSlice, Transferred
 
 log = logging.getLogger("streampanel.uploads.s3")
 
@@ -82,52 +83,6 @@ def part_size_for(size: int) -> int:
     """8 MiB parts, larger (whole MiB) when the file would need more than 10,000 of them."""
     needed = -(-size // MAX_PARTS)
     return max(MIN_PART, -(-needed // MiB) * MiB)
-
-
-class FileSlice(io.RawIOBase):
-    """A read-only window ``[offset, offset + length)`` of a file, seekable for retries."""
-
-    def __init__(self, path: Path, offset: int, length: int):
-        self._file = open(path, "rb")  # noqa: SIM115  (closed by close())
-        self._offset = offset
-        self._length = length
-        self._pos = 0
-        self._file.seek(offset)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def __len__(self) -> int:
-        return self._length
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = min(max(base + pos, 0), self._length)
-        self._file.seek(self._offset + self._pos)
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        remaining = self._length - self._pos
-        if size is None or size < 0 or size > remaining:
-            size = remaining
-        data = self._file.read(size)
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
 
 
 # One session for the process: it caches the parsed service models, which makes a client
@@ -198,24 +153,24 @@ def _multipart_etag(etags: list[str]) -> str:
 class S3Transfer:
     def __init__(
         self,
-        job: dict[str, Any],
+        job: Job,
         destination: Destination,
-        path: Path,
+        source: StoredFile,
         lease: Lease,
         settings: Settings,
     ):
         self.job = job
-        self.path = path
+        self.source = source
         self.lease = lease
-        self.bucket = job["bucket"]
-        self.key = job["destination_path"]
+        self.bucket = job.bucket
+        self.key = job.destination_path
         self.concurrency = max(1, settings.s3_part_concurrency)
         self.client = make_client(destination, settings, pool=self.concurrency + 2)
         self.url = _object_url(self.client, self.bucket, self.key)
-        metadata = json.loads(job["metadata"] or "{}")
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        metadata = json.loads(job.metadata or "{}")
+        content_type = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
         self.object_args: dict[str, Any] = {
-            "ACL": job["acl"] or "private",
+            "ACL": job.acl or "private",
             "Metadata": metadata,
             "ContentType": content_type,
         }
@@ -231,10 +186,10 @@ class S3Transfer:
             self.client.close()
 
     def _run(self) -> dict[str, Any]:
-        size = self.path.stat().st_size
+        size = self.source.size
         if size < MIN_PART:
             # One PUT: nothing worth resuming, and one request instead of three.
-            with open(self.path, "rb") as body:
+            with FileSlice(self.source.fd, 0, size) as body:
                 response = self.client.put_object(
                     Bucket=self.bucket,
                     Key=self.key,
@@ -257,7 +212,7 @@ class S3Transfer:
 
     def _finished_earlier(self, size: int) -> dict[str, Any] | None:
         """The object a killed worker completed, recognised by its multipart ETag."""
-        completing = json.loads(self.job["completing"])
+        completing = json.loads(self.job.completing or "[]")
         expected = _multipart_etag([p["ETag"] for p in completing])
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self.key)
@@ -270,8 +225,8 @@ class S3Transfer:
         )
 
     def _multipart(self, size: int) -> dict[str, Any]:
-        upload_id: str | None = self.job["remote_session"]
-        part_size = int(self.job["part_size"] or part_size_for(size))
+        upload_id = self.job.remote_session
+        part_size = self.job.part_size or part_size_for(size)
         count = -(-size // part_size)
         stored: dict[int, dict[str, Any]] = {}
         if upload_id:
@@ -280,11 +235,11 @@ class S3Transfer:
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
                     raise
-                if self.job["completing"]:
+                if self.job.completing:
                     finished = self._finished_earlier(size)
                     if finished is not None:
                         return finished
-                log.info("job %s: upload %s is gone; starting over", self.job["id"], upload_id)
+                log.info("job %s: upload %s is gone; starting over", self.job.id, upload_id)
                 upload_id = None
         if not upload_id:
             part_size = part_size_for(size)
@@ -311,7 +266,7 @@ class S3Transfer:
         missing = [n for n in range(1, count + 1) if n not in done]
         log.info(
             "job %s: %d of %d parts stored, sending %d",
-            self.job["id"],
+            self.job.id,
             len(done),
             count,
             len(missing),
@@ -320,7 +275,7 @@ class S3Transfer:
         def send(number: int) -> tuple[int, dict[str, Any]]:
             offset = (number - 1) * part_size
             length = length_of(number)
-            with FileSlice(self.path, offset, length) as body:
+            with FileSlice(self.source.fd, offset, length) as body:
                 response = self.client.upload_part(
                     Bucket=self.bucket,
                     Key=self.key,
@@ -377,28 +332,26 @@ class S3Transfer:
 
 
 def upload(
-    job: dict[str, Any], destination: Destination, path: Path, lease: Lease, settings: Settings
-) -> tuple[dict[str, Any], str]:
-    """Upload the job's file; returns ``(results, message)``."""
-    if not os.access(path, os.R_OK):
-        raise PermanentFailure(f"Stored file {job['path']} is missing", 404)
-    results = S3Transfer(job, destination, path, lease, settings).run()
-    return results, "Successfully Uploaded to AWS"
+    job: Job, destination: Destination, source: StoredFile, lease: Lease, settings: Settings
+) -> Transferred:
+    """Upload the job's open stored file."""
+    results = S3Transfer(job, destination, source, lease, settings).run()
+    return Transferred(results, "Successfully Uploaded to AWS")
 
 
-def abandon(job: dict[str, Any], destination: Destination, settings: Settings) -> None:
+def abandon(job: Job, destination: Destination, settings: Settings) -> None:
     """Abort the multipart upload of a job that failed for good, so its parts stop costing
     storage (best effort: the reason it failed may stop this too; bucket lifecycle rules
     that abort incomplete uploads are the backstop)."""
-    if not job.get("remote_session") or job.get("completing"):
+    if not job.remote_session or job.completing:
         return
     client = make_client(destination, settings)
     try:
         client.abort_multipart_upload(
-            Bucket=job["bucket"], Key=job["destination_path"], UploadId=job["remote_session"]
+            Bucket=job.bucket, Key=job.destination_path, UploadId=job.remote_session
         )
-        log.info("job %s: aborted multipart upload %s", job["id"], job["remote_session"])
+        log.info("job %s: aborted multipart upload %s", job.id, job.remote_session)
     except (ClientError, BotoCoreError) as exc:
-        log.info("job %s: could not abort upload: %s", job["id"], classify(exc).message)
+        log.info("job %s: could not abort upload: %s", job.id, classify(exc).message)
     finally:
         client.close()

@@ -27,10 +27,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from streampanel.errors import InvalidParameter, UnknownObject
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
-from streampanel.storage import resolve_stored_file
+from streampanel.storage import StoredFile, open_stored_file
 from streampanel.store import accounts
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction
+from streampanel.store.uploads import CallbackState, Job, JobState
 from streampanel.uploads import backoff
 from streampanel.uploads.errors import (
     Interrupted,
@@ -41,6 +42,7 @@ from streampanel.uploads.errors import (
 )
 from streampanel.uploads.lease import Lease, now
 from streampanel.uploads.records import record
+from streampanel.uploads.transfer import Transferred
 
 log = logging.getLogger("streampanel.uploads.worker")
 
@@ -128,48 +130,48 @@ class Worker:
             try:
                 self.run_job(job)
             except Exception:
-                log.exception("job %s: unexpected error", job["id"])
+                log.exception("job %s: unexpected error", job.id)
 
     def _work_left(self) -> bool:
         with self.engine.connect() as conn:
             return store.has_claimable_work(conn, now(), self.roots)
 
-    def _claim(self) -> dict[str, Any] | None:
+    def _claim(self) -> Job | None:
         if not self.roots:
             return None  # nothing this worker could read: don't even take the write lock
         with write_transaction(self.engine) as conn:
             job = store.claim(
                 conn, self.name, now(), self.settings.worker_lease_seconds, self.roots
             )
-            if job is not None and job["state"] in ("queued", "uploading"):
-                job["attempts"] += 1
-                job["state"] = "uploading"
+            if job is not None and job.state in (JobState.QUEUED, JobState.UPLOADING):
+                job.attempts += 1
+                job.state = JobState.UPLOADING
                 store.update_job(
                     conn,
-                    job["id"],
+                    job.id,
                     self.name,
-                    attempts=job["attempts"],
-                    state="uploading",
+                    attempts=job.attempts,
+                    state=JobState.UPLOADING,
                     status=202,
-                    message=f"Uploading (attempt {job['attempts']})",
+                    message=f"Uploading (attempt {job.attempts})",
                 )
         return job
 
     # --- one job -------------------------------------------------------------------
 
-    def run_job(self, job: dict[str, Any]) -> None:
+    def run_job(self, job: Job) -> None:
         lease = Lease(
             self.engine, job, self.name, self.settings.worker_lease_seconds, self.stopping
         )
         with self._active_lock:
             self._active[lease.job_id] = lease
         try:
-            if job["state"] == "uploading" and not self._upload(job, lease):
+            if job.state == JobState.UPLOADING and not self._upload(job, lease):
                 return
-            if job["callback_state"] == "pending":
+            if job.callback_state == CallbackState.PENDING:
                 self._deliver_callback(job, lease)
         except LeaseLost:
-            log.warning("job %s: lease lost to another worker; leaving it", job["id"])
+            log.warning("job %s: lease lost to another worker; leaving it", job.id)
         finally:
             with self._active_lock:
                 self._active.pop(lease.job_id, None)
@@ -180,46 +182,46 @@ class Worker:
                 raise LeaseLost(lease.job_id)
         lease.job.update(values)
 
-    def _upload(self, job: dict[str, Any], lease: Lease) -> bool:
+    def _upload(self, job: Job, lease: Lease) -> bool:
         """Run the transfer; True when the job reached a final state (callback may follow)."""
         started = time.perf_counter()
         try:
-            results, youtube_id, message = self._transfer(job, lease)
+            done = self._transfer(job, lease)
         except Interrupted:
             # A stop is not the job's fault: the attempt is given back.
             self._release(
                 lease,
-                attempts=job["attempts"] - 1,
+                attempts=job.attempts - 1,
                 due_at=now(),
                 bytes_done=lease.bytes_done,
                 message=f"Interrupted at {lease.bytes_done} of "
-                f"{job['bytes_total']} bytes; will resume",
+                f"{job.bytes_total} bytes; will resume",
             )
-            log.info("job %s: checkpointed at %d bytes for shutdown", job["id"], lease.bytes_done)
+            log.info("job %s: checkpointed at %d bytes for shutdown", job.id, lease.bytes_done)
             return False
         except UploadFailure as failure:
             return self._failed(job, lease, failure)
         except LeaseLost:
             raise
         except Exception as exc:
-            log.exception("job %s: unexpected transfer error", job["id"])
+            log.exception("job %s: unexpected transfer error", job.id)
             return self._failed(job, lease, TransientFailure(f"{type(exc).__name__}: {exc}"))
         self._finish(
             job,
             lease,
-            state="done",
+            state=JobState.DONE,
             status=200,
-            message=message,
-            results=json.dumps(results),
-            youtube_id=youtube_id,
-            bytes_done=job["bytes_total"],
+            message=done.message,
+            results=json.dumps(done.results),
+            youtube_id=done.youtube_id,
+            bytes_done=job.bytes_total,
             completing=None,
         )
-        log.info("job %s: done in %.2f s (%s)", job["id"], time.perf_counter() - started, message)
+        log.info("job %s: done in %.2f s (%s)", job.id, time.perf_counter() - started, done.message)
         return True
 
-    def _failed(self, job: dict[str, Any], lease: Lease, failure: UploadFailure) -> bool:
-        attempts = int(job["attempts"])
+    def _failed(self, job: Job, lease: Lease, failure: UploadFailure) -> bool:
+        attempts = job.attempts
         if failure.transient and attempts < self.settings.worker_max_attempts:
             wait = backoff.delay(
                 attempts, self.settings.worker_backoff_base, self.settings.worker_backoff_max
@@ -231,34 +233,36 @@ class Worker:
                 message=f"Retrying in {wait:.0f} s (attempt {attempts} failed): {failure.message}",
             )
             log.info(
-                "job %s: transient failure, retry in %.1f s: %s", job["id"], wait, failure.message
+                "job %s: transient failure, retry in %.1f s: %s", job.id, wait, failure.message
             )
             return False
         self._finish(
             job,
             lease,
-            state="failed",
+            state=JobState.FAILED,
             status=failure.status or 500,
             message=failure.message,
             bytes_done=lease.bytes_done,
         )
-        log.info("job %s: failed: %s", job["id"], failure.message)
-        if job["kind"] == "aws" and job["remote_session"]:
+        log.info("job %s: failed: %s", job.id, failure.message)
+        if job.kind == "aws" and job.remote_session:
             self._abandon_multipart(job)
         return True
 
-    def _abandon_multipart(self, job: dict[str, Any]) -> None:
+    def _abandon_multipart(self, job: Job) -> None:
         from streampanel.uploads import s3
 
         with self.engine.connect() as conn:
-            destination = store.get_destination(conn, self.box, job["account_id"], "aws")
+            destination = store.get_destination(conn, self.box, job.account_id, "aws")
         if destination is not None:
             s3.abandon(job, destination, self.settings)
 
-    def _finish(self, job: dict[str, Any], lease: Lease, **values: Any) -> None:
-        if job["callback"]:
+    def _finish(self, job: Job, lease: Lease, **values: Any) -> None:
+        if job.callback:
             values.update(
-                callback_state="pending", callback_event_id=f"evt_{uuid.uuid4().hex}", due_at=now()
+                callback_state=CallbackState.PENDING,
+                callback_event_id=f"evt_{uuid.uuid4().hex}",
+                due_at=now(),
             )
             with write_transaction(self.engine) as conn:
                 if not store.update_job(conn, lease.job_id, self.name, **values):
@@ -267,37 +271,40 @@ class Worker:
         else:
             self._release(lease, due_at=None, **values)
 
-    def _stored_file(self, job: dict[str, Any]) -> Path:
-        # Confined again at run time: a symlink may have changed since the job was queued.
+    def _open_stored_file(self, job: Job) -> StoredFile:
+        # Opened (and so confined) again at run time: the tree may have changed since the
+        # job was queued.  Every byte sent is then read through this one descriptor.
         with self.engine.connect() as conn:
-            users = [u["name"] for u in accounts.list_storage_users(conn, job["account_id"])]
+            users = [u["name"] for u in accounts.list_storage_users(conn, job.account_id)]
         try:
-            return resolve_stored_file(self.settings.storage_roots, users, job["path"]).absolute
+            return open_stored_file(self.settings.storage_roots, users, job.path)
         except UnknownObject as exc:
-            raise PermanentFailure(f"Stored file {job['path']} is missing", 404) from exc
+            raise PermanentFailure(f"Stored file {job.path} is missing", 404) from exc
         except InvalidParameter as exc:
-            raise PermanentFailure(f"Stored file {job['path']} is not allowed: {exc}", 400) from exc
+            raise PermanentFailure(f"Stored file {job.path} is not allowed: {exc}", 400) from exc
 
-    def _transfer(self, job: dict[str, Any], lease: Lease) -> tuple[dict[str, Any], str, str]:
-        path = self._stored_file(job)
-        with self.engine.connect() as conn:
-            destination = store.get_destination(conn, self.box, job["account_id"], job["kind"])
-        if destination is None:
-            raise PermanentFailure(f"No {job['kind']} destination is configured", 409)
-        # boto3 and the Google client load on first use, each only when a job needs it: a
-        # worker with S3 jobs alone never pays for the Google client's import.
-        if job["kind"] == "aws":
-            from streampanel.uploads import s3
+    def _transfer(self, job: Job, lease: Lease) -> Transferred:
+        with self._open_stored_file(job) as source:
+            with self.engine.connect() as conn:
+                destination = store.get_destination(conn, self.box, job.account_id, job.kind)
+            if destination is None:
+                raise PermanentFailure(f"No {job.kind} destination is configured", 409)
+            if source.size != job.bytes_total:
+                # The file changed since it was queued: report what is being sent.
+                lease.checkpoint(bytes_total=source.size)
+            # boto3 and the Google client load on first use, each only when a job needs it:
+            # a worker with S3 jobs alone never pays for the Google client's import.
+            if job.kind == "aws":
+                from streampanel.uploads import s3
 
-            results, message = s3.upload(job, destination, path, lease, self.settings)
-            return results, "", message
-        from streampanel.uploads import youtube
+                return s3.upload(job, destination, source, lease, self.settings)
+            from streampanel.uploads import youtube
 
-        return youtube.upload(job, destination, path, lease, self.settings)
+            return youtube.upload(job, destination, source, lease, self.settings)
 
     # --- callbacks -----------------------------------------------------------------
 
-    def _deliver_callback(self, job: dict[str, Any], lease: Lease) -> None:
+    def _deliver_callback(self, job: Job, lease: Lease) -> None:
         # httpx too loads on first use: most jobs have no callback.
         from streampanel.uploads import callbacks
 
@@ -305,17 +312,17 @@ class Worker:
             key = store.callback_key(conn, self.box, job)
             fresh = store.get_job(conn, lease.job_id)
         assert fresh is not None
-        attempts = int(job["callback_attempts"]) + 1
+        attempts = job.callback_attempts + 1
         if key is None:
             delivery = callbacks.Delivery("refused", None, "No active API key to sign with")
         else:
             body = json.dumps(record(fresh), separators=(",", ":")).encode()
             delivery = callbacks.deliver(
-                job["callback"],
+                job.callback,
                 body,
                 secret=key[1],
                 api_key=key[0],
-                event_id=job["callback_event_id"],
+                event_id=job.callback_event_id or "",
                 allow_private=self.settings.callback_allow_private,
                 timeout=self.settings.callback_timeout,
             )
@@ -332,15 +339,16 @@ class Worker:
             values["callback_message"] = f"{delivery.message}; retrying in {wait:.0f} s"
         else:
             values["due_at"] = None
-            values["callback_state"] = {"delivered": "delivered", "refused": "refused"}.get(
-                delivery.outcome, "failed"
-            )
+            values["callback_state"] = {
+                "delivered": CallbackState.DELIVERED,
+                "refused": CallbackState.REFUSED,
+            }.get(delivery.outcome, CallbackState.FAILED)
         # The record's last_updated is the upload's: delivery bookkeeping leaves it alone.
-        values["last_updated"] = fresh["last_updated"]
+        values["last_updated"] = fresh.last_updated
         self._release(lease, **values)
         log.info(
             "job %s: callback %s (%s)",
-            job["id"],
+            job.id,
             values.get("callback_state", "retry"),
             delivery.message,
         )

@@ -5,15 +5,16 @@ resumed job gives the stored URI back to the client library in its "error state"
 makes its next step the protocol's status query (``PUT`` with ``Content-Range: bytes */N``):
 the session answers which bytes it holds and the upload continues after them.  The OAuth
 access token is obtained (and refreshed) from the account's refresh token by google-auth.
+
+The library reads the video from a ``FileSlice`` over the job's open stored file (by
+position, through the one descriptor the worker opened), never from the path.
 """
 
 from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import socket
-from pathlib import Path
 from typing import Any
 
 import httplib2
@@ -24,10 +25,11 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError, ResumableUploadError
-from googleapiclient.http import MediaFileUpload, build_http
+from googleapiclient.http import MediaIoBaseUpload, build_http
 
 from streampanel.settings import Settings
-from streampanel.store.uploads import Destination
+from streampanel.storage import StoredFile
+from streampanel.store.uploads import Destination, Job
 from streampanel.uploads.errors import (
     PermanentFailure,
     TransientFailure,
@@ -35,6 +37,7 @@ from streampanel.uploads.errors import (
     is_transient_status,
 )
 from streampanel.uploads.lease import Lease
+from streampanel.uploads.transfer import FileSlice, Transferred
 
 UPLOAD_SCOPE = "https://www.googleapis.com/auth/youtube.upload"
 RESULT_FIELDS = ("etag", "id", "kind")
@@ -91,7 +94,7 @@ def classify(exc: Exception) -> UploadFailure:
 
 
 def _service(destination: Destination, settings: Settings, lease: Lease) -> tuple[Any, Any]:
-    credentials = Credentials(
+    credentials = Credentials(  # type: ignore[no-untyped-call]
         token=None,
         refresh_token=destination.secrets.get("refresh_token"),
         client_id=destination.settings.get("client_id"),
@@ -117,18 +120,16 @@ def _chunk_size(settings: Settings) -> int:
 
 
 def upload(
-    job: dict[str, Any], destination: Destination, path: Path, lease: Lease, settings: Settings
-) -> tuple[dict[str, Any], str, str]:
-    """Upload the job's file; returns ``(results, youtube_id, message)``."""
-    if not os.access(path, os.R_OK):
-        raise PermanentFailure(f"Stored file {job['path']} is missing", 404)
+    job: Job, destination: Destination, source: StoredFile, lease: Lease, settings: Settings
+) -> Transferred:
+    """Upload the job's open stored file."""
     try:
-        return _upload(job, destination, path, lease, settings)
+        return _upload(job, destination, source, lease, settings)
     except UploadFailure:
         raise
     except (HttpError, RefreshError, AuthTransportError, httplib2.HttpLib2Error, OSError) as exc:
         failure = classify(exc)
-        if isinstance(exc, HttpError) and exc.resp.status in (404, 410) and job["remote_session"]:
+        if isinstance(exc, HttpError) and exc.resp.status in (404, 410) and job.remote_session:
             # The session expired or was cancelled: start a fresh one on the retry.
             lease.checkpoint(remote_session=None)
             raise TransientFailure(f"Upload session expired: {failure.message}", 503) from exc
@@ -136,31 +137,34 @@ def upload(
 
 
 def _upload(
-    job: dict[str, Any], destination: Destination, path: Path, lease: Lease, settings: Settings
-) -> tuple[dict[str, Any], str, str]:
+    job: Job, destination: Destination, source: StoredFile, lease: Lease, settings: Settings
+) -> Transferred:
     service, http = _service(destination, settings, lease)
     try:
-        return _insert(service, job, path, lease, settings)
+        return _insert(service, job, source, lease, settings)
     finally:
         http.close()
 
 
 def _insert(
-    service: Any, job: dict[str, Any], path: Path, lease: Lease, settings: Settings
-) -> tuple[dict[str, Any], str, str]:
-    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    media = MediaFileUpload(
-        str(path), mimetype=mimetype, chunksize=_chunk_size(settings), resumable=True
+    service: Any, job: Job, source: StoredFile, lease: Lease, settings: Settings
+) -> Transferred:
+    mimetype = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
+    media = MediaIoBaseUpload(
+        FileSlice(source.fd, 0, source.size),
+        mimetype=mimetype,
+        chunksize=_chunk_size(settings),
+        resumable=True,
     )
-    tags = [t.strip() for t in job["tags"].split(",") if t.strip()]
+    tags = [t.strip() for t in job.tags.split(",") if t.strip()]
     body = {
-        "snippet": {"title": job["title"], "description": job["description"], "tags": tags},
-        "status": {"privacyStatus": job["visibility"] or "private"},
+        "snippet": {"title": job.title, "description": job.description, "tags": tags},
+        "status": {"privacyStatus": job.visibility or "private"},
     }
     request = service.videos().insert(part="snippet,status", body=body, media_body=media)
-    if job["remote_session"]:
+    if job.remote_session:
         # Resume: the library's error state makes its next step the session status query.
-        request.resumable_uri = job["remote_session"]
+        request.resumable_uri = job.remote_session
         request._in_error_state = True
     response = None
     while response is None:
@@ -168,4 +172,4 @@ def _insert(
         status, response = request.next_chunk(num_retries=0)
         lease.set_bytes(status.resumable_progress if status else media.size())
     results = {name: response[name] for name in RESULT_FIELDS if name in response}
-    return results, str(response.get("id", "")), "Successfully Uploaded to Youtube"
+    return Transferred(results, "Successfully Uploaded to Youtube", str(response.get("id", "")))

@@ -209,7 +209,7 @@ async def youtube_jobs(request: Request) -> Response:
     def ids() -> list[int]:
         with state.engine.connect() as conn:
             jobs = upload_store.list_jobs(conn, key.account_id, "youtube", YOUTUBE_JOBS_SHOWN, 0)
-        return [int(job["id"]) for job in jobs]
+        return [job.id for job in jobs]
 
     found = await run_in_threadpool(ids)
     return _envelope({"status": "success", "code": 200, "message": "YouTube jobs", "data": found})
