@@ -15,6 +15,8 @@ import typer
 from typer.core import TyperGroup
 from typer.main import get_command, get_group
 
+from streampanel.cli.help import plain_help, plain_params
+
 # Sub-command name -> "module:attribute" (a Typer group or a command function), in the
 # order help lists them.
 COMMANDS = {
@@ -42,7 +44,7 @@ def load_command(name: str) -> Any:
         single.command(name)(target)
         command = get_command(single)
     command.name = name
-    return command
+    return plain_help(command)
 
 
 class CommandTable(MutableMapping[str, Any]):
@@ -82,6 +84,11 @@ class LazyCommands(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self.commands = CommandTable()
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        # Typer appends the completion options after building the group: made plain here.
+        plain_params(self)
+        return list(super().get_params(ctx))
 
 
 app = typer.Typer(

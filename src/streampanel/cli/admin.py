@@ -70,6 +70,7 @@ def account_create(cdn: int = CdnOption, name: str = typer.Option(..., "--name")
 
 @account_app.command("list")
 def account_list() -> None:
+    """List the accounts."""
     with runtime() as rt, rt.engine.connect() as conn:
         print_rows(accounts.list_accounts(conn), "accounts")
 
@@ -94,12 +95,14 @@ def key_create(
 
 @key_app.command("list")
 def key_list(cdn: int = CdnOption) -> None:
+    """List an account's API keys (never their secrets)."""
     with runtime() as rt, rt.engine.connect() as conn:
         print_rows(accounts.list_api_keys(conn, cdn), f"API keys of {cdn}")
 
 
 @key_app.command("revoke")
 def key_revoke(api_key: str) -> None:
+    """Revoke a key: running servers refuse it within the key cache's lifetime."""
     with writing() as (_, conn):
         if not accounts.revoke_api_key(conn, api_key):
             fail(f"no active key {api_key}")
@@ -108,6 +111,7 @@ def key_revoke(api_key: str) -> None:
 
 @app_app.command("create")
 def app_create(name: str, cdn: int = CdnOption) -> None:
+    """Create an application of an account (names are unique across accounts)."""
     with writing() as (_, conn):
         _require_account(conn, cdn)
         app_id = accounts.create_application(conn, cdn, name)
@@ -116,12 +120,14 @@ def app_create(name: str, cdn: int = CdnOption) -> None:
 
 @app_app.command("list")
 def app_list(cdn: int = CdnOption) -> None:
+    """List an account's applications."""
     with runtime() as rt, rt.engine.connect() as conn:
         print_rows(accounts.list_applications(conn, cdn), f"applications of {cdn}")
 
 
 @server_app.command("create")
 def server_create(name: str, location: str = typer.Option("", "--location")) -> None:
+    """Create a streaming server (the name its logs and collectors report under)."""
     with writing() as (_, conn):
         server_id = accounts.create_server(conn, name, location)
     console.print(f"server {name} created with id {server_id}")
@@ -129,12 +135,14 @@ def server_create(name: str, location: str = typer.Option("", "--location")) -> 
 
 @server_app.command("list")
 def server_list() -> None:
+    """List the streaming servers."""
     with runtime() as rt, rt.engine.connect() as conn:
         print_rows(accounts.list_servers(conn), "servers")
 
 
 @storage_app.command("create")
 def storage_create(name: str, cdn: int = CdnOption) -> None:
+    """Create a storage user of an account (the owner of sestoreN/<name>/)."""
     with writing() as (_, conn):
         _require_account(conn, cdn)
         accounts.create_storage_user(conn, cdn, name)
@@ -143,5 +151,6 @@ def storage_create(name: str, cdn: int = CdnOption) -> None:
 
 @storage_app.command("list")
 def storage_list(cdn: int = CdnOption) -> None:
+    """List an account's storage users."""
     with runtime() as rt, rt.engine.connect() as conn:
         print_rows(accounts.list_storage_users(conn, cdn), f"storage users of {cdn}")

@@ -46,7 +46,7 @@ def call(
     config: Path | None = typer.Option(
         None,
         "--config",
-        help=f"Client config file (TOML, [client] table; default {DEFAULT_CONFIG})",
+        help=f"Client config file (TOML with a `client` table; default {DEFAULT_CONFIG})",
     ),
 ) -> None:
     """Sign and send one API command; credentials from flags, environment or a config file."""

@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+# Messages are never wrapped: a long line (a hint, the demo credentials, an error) stays one line
+# when the output goes to a log or a pipe, where rich would otherwise wrap it at 80 columns.
+# Tables pass soft_wrap=False and lay out to the terminal as before.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -39,7 +42,7 @@ def print_rows(rows: list[dict[str, Any]], title: str | None = None) -> None:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in columns))
-    console.print(table)
+    console.print(table, soft_wrap=False)
 
 
 def print_record(record: dict[str, Any], title: str | None = None) -> None:
@@ -48,7 +51,7 @@ def print_record(record: dict[str, Any], title: str | None = None) -> None:
     table.add_column("value")
     for key, value in record.items():
         table.add_row(key, _cell(value))
-    console.print(table)
+    console.print(table, soft_wrap=False)
 
 
 def print_json(value: Any) -> None:
