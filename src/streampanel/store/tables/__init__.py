@@ -4,7 +4,14 @@ Each domain keeps its tables in its own module; importing this package registers
 so ``metadata`` is complete wherever it is used (migrations checks, test truncation).
 """
 
-from streampanel.store.tables import ratelimits, tickets, uploads, usage, viewers  # noqa: F401
+from streampanel.store.tables import (  # noqa: F401
+    agents,
+    ratelimits,
+    tickets,
+    uploads,
+    usage,
+    viewers,
+)
 from streampanel.store.tables.base import metadata
 from streampanel.store.tables.core import accounts, api_keys, applications, servers, storage_users
 
