@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 
 from streampanel.runtime import Runtime
 from streampanel.store.viewers import StreamCount
-from streampanel.viewers.accesslog import Hit, parse_combined, parse_json
-from streampanel.viewers.hls import HlsViewerWindow, StreamHit, stream_hit, stream_of
+from streampanel.viewers.accesslog import hit_reader
+from streampanel.viewers.hls import Hit, HlsViewerWindow, StreamHit, stream_hit, stream_of
 from streampanel.viewers.hls_collector import HlsCollector
 from tests.conftest import MakeAccount
 from tests.viewers.api import NOW, livedetailed
@@ -57,7 +58,20 @@ def test_clients_are_session_tokens_or_ip_and_agent() -> None:
     assert stream_hit(_hit("/live/cam1.m3u8", status=404)) is None
 
 
+def _one_line(log_format: str) -> Callable[[str], Hit | None]:
+    """The hit of one log line read as a block of the format, or None when unreadable."""
+    read = hit_reader(log_format)
+
+    def parse(line: str) -> Hit | None:
+        found = read(line.encode() + b"\n")
+        assert found.lines == 1 and len(found.hits) + found.unparsed == 1
+        return found.hits[0] if found.hits else None
+
+    return parse
+
+
 def test_log_line_parsers() -> None:
+    parse_combined, parse_json = _one_line("nginx-combined"), _one_line("nginx-json")
     line = (
         '192.0.2.5 - - [14/Nov/2023:22:13:20 +0000] "GET /live/cam1.m3u8?sid=9 HTTP/1.1" '
         '200 512 "-" "Mozilla/5.0 (X11)"'

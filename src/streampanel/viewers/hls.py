@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from streampanel.store.viewers import StreamCount
-from streampanel.viewers.accesslog import Hit
 
 HLS_EXTENSIONS = (".m3u8", ".ts", ".m4s", ".aac", ".m4a", ".m4v", ".vtt")
 SESSION_PARAMETERS = ("session", "sessionid", "session_id", "sid", "wowzasessionid")
@@ -31,6 +30,17 @@ _FLAT_SEGMENT = re.compile(r"^(?P<stream>.+)-\d+$")
 # Wowza's application instance and VOD prefixes are not part of the stream name.
 _INSTANCE = "_definst_"
 _VOD_PREFIX = re.compile(r"^(?:mp4|mp3|flv|smil|amlst):")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request of an access log."""
+
+    time: int  # unix seconds
+    ip: str
+    user_agent: str
+    uri: str  # path and query
+    status: int
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 ``replay()`` reads a whole log and stores a snapshot at every step boundary it covers plus
 one at its end (``collect hls --once``, backfills, the demo).  ``run()`` follows the log
-like ``tail -F`` from its end (reopening it when rotated or truncated) and, every step,
-stores the snapshots of the boundaries the log or the clock passed, so a quiet log still
-ends its viewers.
+like ``tail -F`` from its end and, every step, stores the snapshots of the boundaries the
+log or the clock passed, so a quiet log still ends its viewers.
+
+The log is read as ``ingest access-log`` reads it: the same block reader and ``tail -F``
+rules (``streampanel.ingest.source`` and ``follow``), the same line definitions
+(``streampanel.ingest.formats``, through ``viewers.accesslog``).
 """
 
 from __future__ import annotations
@@ -12,17 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy import Engine
 
+from streampanel.ingest.follow import Follower
+from streampanel.ingest.format_names import NGINX_COMBINED, format_name
+from streampanel.ingest.source import open_content
 from streampanel.store.viewers import RecordResult
-from streampanel.viewers.accesslog import PARSERS
 from streampanel.viewers.hls import HlsSnapshot, HlsViewerWindow, stream_hit
 from streampanel.viewers.snapshots import store_reports
 from streampanel.viewers.stat import DEFAULT_VHOST
@@ -32,6 +35,11 @@ log = logging.getLogger("streampanel.viewers")
 PROTOCOL = "hls"
 # Log lines land when a request completes: leave them this long before closing a step.
 SETTLE_SECONDS = 2
+# Every request of a block becomes a Python object here: blocks far smaller than ingest's.
+BLOCK_BYTES = 4 << 20
+# The follower polls once a step (a minute by default): a rotated log is read to its end when
+# the rotation is seen and left at once, not a few steps later (its viewers would wait).
+_SETTLE_POLLS = 0
 
 
 @dataclass
@@ -46,7 +54,7 @@ class HlsCollector:
     engine: Engine
     server: str
     log_path: Path
-    log_format: str = "combined"
+    log_format: str = NGINX_COMBINED
     vhost: str = DEFAULT_VHOST
     window: int = 60
     step: int = 60
@@ -54,29 +62,28 @@ class HlsCollector:
     stats: LineStats = field(default_factory=LineStats)
 
     def __post_init__(self) -> None:
-        if self.log_format not in PARSERS:
-            raise ValueError(f"unknown log format {self.log_format!r}: use {', '.join(PARSERS)}")
-        self._parse = PARSERS[self.log_format]
+        # The formats (polars) load where a log is read, not with every command.
+        from streampanel.viewers.accesslog import hit_reader
+
+        self.log_format = format_name(self.log_format)
+        self._read = hit_reader(self.log_format)
         self._pattern = re.compile(self.path_pattern) if self.path_pattern else None
         self._counter = HlsViewerWindow(self.vhost, self.window, self.step)
-        self._handle: IO[str] | None = None
-        self._inode: int | None = None
-        self._partial = ""
+        # What is written from now on: viewers now are who fetches from now on.
+        self._follower = Follower(
+            str(self.log_path), BLOCK_BYTES, settle_polls=_SETTLE_POLLS, start_at_end=True
+        )
 
-    def _feed_lines(self, lines: list[str]) -> list[HlsSnapshot]:
+    def _feed(self, block: bytes) -> list[HlsSnapshot]:
+        found = self._read(block)
+        self.stats.lines += found.lines
+        self.stats.unparsed += found.unparsed
         snapshots: list[HlsSnapshot] = []
-        for line in lines:
-            if not line.strip():
-                continue
-            self.stats.lines += 1
-            hit = self._parse(line)
-            if hit is None:
-                self.stats.unparsed += 1
-                continue
-            found = stream_hit(hit, self._pattern)
-            if found is not None:
+        for hit in found.hits:
+            request = stream_hit(hit, self._pattern)
+            if request is not None:
                 self.stats.hls += 1
-                snapshots.extend(self._counter.feed(found))
+                snapshots.extend(self._counter.feed(request))
         return snapshots
 
     def _store(self, snapshots: list[HlsSnapshot]) -> RecordResult:
@@ -90,54 +97,27 @@ class HlsCollector:
 
     def replay(self) -> tuple[int, RecordResult]:
         """Read the whole log; returns (snapshots, stored rows)."""
-        with self.log_path.open(encoding="utf-8", errors="replace") as handle:
-            snapshots = self._feed_lines(handle.readlines())
+        snapshots: list[HlsSnapshot] = []
+        content = open_content(str(self.log_path))
+        try:
+            while block := content.read_block(BLOCK_BYTES, final=True)[0]:
+                snapshots.extend(self._feed(block))
+        finally:
+            content.close()
         snapshots.extend(self._counter.flush())
         return len(snapshots), self._store(snapshots)
-
-    def _read_new_lines(self) -> list[str]:
-        try:
-            inode = os.stat(self.log_path).st_ino
-        except FileNotFoundError:
-            return []
-        if self._handle is not None and (
-            inode != self._inode or os.fstat(self._handle.fileno()).st_size < self._handle.tell()
-        ):
-            # Rotated or truncated: finish the old handle, start the new file from its top.
-            rest = self._handle.read()
-            self._handle.close()
-            self._handle = None
-            lines = self._split(rest)
-            return lines + self._open_and_read(inode, from_start=True)
-        if self._handle is None:
-            return self._open_and_read(inode, from_start=self._inode is not None)
-        return self._split(self._handle.read())
-
-    def _open_and_read(self, inode: int, *, from_start: bool) -> list[str]:
-        self._handle = self.log_path.open(encoding="utf-8", errors="replace")
-        self._inode = inode
-        if not from_start:
-            # First open of a live follow: viewers are who fetches from now on.
-            self._handle.seek(0, os.SEEK_END)
-        return self._split(self._handle.read())
-
-    def _split(self, text: str) -> list[str]:
-        text = self._partial + text
-        lines = text.split("\n")
-        self._partial = lines.pop()
-        return lines
 
     def tick(self, now: float | None = None) -> RecordResult:
         """Read what the log gained and store the snapshots due by ``now``."""
         at = int(now if now is not None else time.time()) - SETTLE_SECONDS
-        snapshots = self._feed_lines(self._read_new_lines())
+        snapshots: list[HlsSnapshot] = []
+        for block in self._follower.poll():
+            snapshots.extend(self._feed(block))
         snapshots.extend(self._counter.advance(at))
         return self._store(snapshots)
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        self._follower.close()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()

@@ -1,6 +1,8 @@
 """Access-log formats.  Each module is pure (bytes in, frames out) and exposes ``NAME``
 and a parser; ``make_parser`` gives the pipeline one object per log file, carrying the
 state a format needs across blocks (Wowza's ``#Fields`` and cumulative byte counters).
+``request_reader`` gives the per-request view of the formats that log one HTTP request per
+line, read by the same line definitions (HLS viewers).  Names: ``format_names``.
 
 - ``nginx_combined``: nginx/Apache ``combined``.
 - ``nginx_json``: one JSON object per line (see docs/ingest.md for the recommended
@@ -10,10 +12,12 @@ state a format needs across blocks (Wowza's ``#Fields`` and cumulative byte coun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
+from streampanel.ingest.format_names import FORMATS, REQUEST_FORMATS
 from streampanel.ingest.formats import nginx_combined, nginx_json, wowza
-from streampanel.ingest.formats.common import AppPattern, BlockResult
+from streampanel.ingest.formats.common import AppPattern, BlockResult, Requests
 
 
 class Parser(Protocol):
@@ -43,9 +47,6 @@ class _Stateless:
         return "{}"
 
 
-FORMATS = (nginx_combined.NAME, nginx_json.NAME, wowza.NAME)
-
-
 def make_parser(name: str, app_pattern: str, state: str = "{}") -> Parser:
     apps = AppPattern(app_pattern)
     if name == nginx_combined.NAME:
@@ -57,4 +58,25 @@ def make_parser(name: str, app_pattern: str, state: str = "{}") -> Parser:
     raise ValueError(f"unknown log format {name!r} (one of {', '.join(FORMATS)})")
 
 
-__all__ = ["FORMATS", "AppPattern", "BlockResult", "Parser", "make_parser"]
+def request_reader(name: str) -> Callable[[bytes], Requests]:
+    """The per-request view of format ``name``: a block of complete lines in, its requests
+    out."""
+    if name == nginx_combined.NAME:
+        return nginx_combined.requests
+    if name == nginx_json.NAME:
+        return nginx_json.requests
+    if name == wowza.NAME:
+        raise ValueError("the wowza log has a line per session event, not per HTTP request")
+    raise ValueError(f"unknown log format {name!r} (one of {', '.join(REQUEST_FORMATS)})")
+
+
+__all__ = [
+    "FORMATS",
+    "REQUEST_FORMATS",
+    "AppPattern",
+    "BlockResult",
+    "Parser",
+    "Requests",
+    "make_parser",
+    "request_reader",
+]

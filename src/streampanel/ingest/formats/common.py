@@ -152,6 +152,10 @@ def fold_into_request(pattern: str) -> str | None:
     return "".join(out)
 
 
+# The target (path and query) of an HTTP request line ``METHOD target PROTOCOL``.
+_TARGET = r"^[^ ]+ ([^ ]+)"
+
+
 class AppPattern:
     """The configured regex whose first group is the application, applied to a URL path."""
 
@@ -169,7 +173,49 @@ class AppPattern:
         """From an HTTP request line ``METHOD target PROTOCOL``."""
         if self._folded is not None:
             return request.str.extract(self._folded, 1)
-        return self.from_path(request.str.extract(r"^[^ ]+ ([^ ]+)", 1))
+        return self.from_path(request.str.extract(_TARGET, 1))
+
+
+# Columns of a format's per-request view (``requests``): each request's time (unix seconds),
+# client address, User-Agent ('' when not logged), target (path and query) and status.
+REQUESTS_SCHEMA = {
+    "time": pl.Int64,
+    "remote_addr": pl.String,
+    "user_agent": pl.String,
+    "request_uri": pl.String,
+    "status": pl.Int64,
+}
+
+
+class Requests(NamedTuple):
+    """A block's lines as HTTP requests, one row each in ``REQUESTS_SCHEMA``, and how many
+    lines the block had and could not be read as one."""
+
+    rows: pl.DataFrame
+    lines: int
+    rejected: int
+
+
+def request_target(request: pl.Expr) -> pl.Expr:
+    """The target of a request line ``METHOD target PROTOCOL`` (the line itself when it
+    has no method)."""
+    return pl.coalesce(request.str.extract(_TARGET, 1), request)
+
+
+def unix_seconds(local: pl.Expr, local_format: str, tz: pl.Expr) -> pl.Expr:
+    """A local date-time and its zone (``+hhmm``, ``+hh:mm`` or ``Z``) as unix seconds;
+    null when either does not parse."""
+    moment = local.str.strptime(pl.Datetime("us"), local_format, strict=False)
+    return (moment - pl.duration(minutes=_offset_minutes(tz))).dt.epoch("s")
+
+
+def requests_of(rows: pl.DataFrame, view: list[pl.Expr]) -> Requests:
+    """The rows whose ``view`` (``REQUESTS_SCHEMA``'s columns, by name) is complete, among
+    ``rows`` (one per line, with ``valid``)."""
+    shaped = rows.select(*view, pl.col("valid"))
+    complete = pl.all_horizontal(pl.col(name).is_not_null() for name in REQUESTS_SCHEMA)
+    found = shaped.filter(pl.col("valid") & complete).select(*REQUESTS_SCHEMA)
+    return Requests(found, rows.height, rows.height - found.height)
 
 
 def _offset_minutes(tz: pl.Expr) -> pl.Expr:

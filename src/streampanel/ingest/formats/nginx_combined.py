@@ -11,24 +11,30 @@ regex per line.  A block the CSV reader cannot split one row per line (a stray q
 UTF-8) goes through a per-line regex instead, so one odd line costs one block's speed, not
 correctness.
 
-``parse_rows`` is public for other features (e.g. deriving HLS viewers): one row per line
-with the fields below as strings, ``time`` as ``dd/Mon/yyyy:HH:MM:SS`` and ``tz`` as
-``+hhmm``, and ``valid``.
+``parse_rows`` gives one row per line with the fields below as strings, ``time`` as
+``dd/Mon/yyyy:HH:MM:SS`` and ``tz`` as ``+hhmm``, and ``valid``; ``requests`` reads those
+rows as HTTP requests (time, client, User-Agent, target, status), which HLS viewer counting
+uses.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from streampanel.ingest.format_names import NGINX_COMBINED
 from streampanel.ingest.formats.common import (
     AppPattern,
     BlockResult,
+    Requests,
     rejected_lines,
+    request_target,
+    requests_of,
     split_lines,
     totals_from_local,
+    unix_seconds,
 )
 
-NAME = "nginx-combined"
+NAME = NGINX_COMBINED
 FIELDS = (
     "remote_addr",
     "ident",
@@ -89,6 +95,20 @@ def parse_rows(block: bytes) -> pl.DataFrame:
         pl.col("time").str.slice(1),
         pl.col("tz").str.slice(0, 5),
         (pl.col("valid") & shaped).fill_null(False),
+    )
+
+
+def requests(block: bytes) -> Requests:
+    """The block's lines as HTTP requests (``common.REQUESTS_SCHEMA``)."""
+    return requests_of(
+        parse_rows(block),
+        [
+            unix_seconds(pl.col("time"), "%d/%b/%Y:%H:%M:%S", pl.col("tz")).alias("time"),
+            pl.col("remote_addr"),
+            pl.col("user_agent").fill_null(""),
+            request_target(pl.col("request")).alias("request_uri"),
+            pl.col("status").cast(pl.Int64, strict=False),
+        ],
     )
 
 

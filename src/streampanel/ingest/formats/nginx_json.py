@@ -10,6 +10,10 @@ Members used (the first present of each group wins):
 
 Numbers may be written quoted or bare.  Every line is one request.  docs/ingest.md has the
 recommended ``log_format``.  Pure: bytes in, frames out.
+
+``requests`` reads the lines as HTTP requests (HLS viewer counting): the time as above,
+``remote_addr``, ``http_user_agent``, ``status``, and the target ``request_uri`` (with the
+query, where session tokens are), else ``uri``, else ``request``'s.
 """
 
 from __future__ import annotations
@@ -18,17 +22,22 @@ import json
 
 import polars as pl
 
+from streampanel.ingest.format_names import NGINX_JSON
 from streampanel.ingest.formats.common import (
     AppPattern,
     BlockResult,
+    Requests,
     empty_totals,
     local_key,
     rejected_lines,
+    request_target,
+    requests_of,
     split_lines,
     totals_from_local,
+    unix_seconds,
 )
 
-NAME = "nginx-json"
+NAME = NGINX_JSON
 MEMBERS = (
     "msec",
     "time_iso8601",
@@ -40,7 +49,10 @@ MEMBERS = (
     "bytes_sent",
     "body_bytes_sent",
 )
+# Members only a request's view needs (who asked, and the answer).
+REQUEST_MEMBERS = ("remote_addr", "http_user_agent", "status")
 _STRUCT = pl.Struct({name: pl.String for name in MEMBERS})
+_REQUEST_STRUCT = pl.Struct({name: pl.String for name in (*MEMBERS, *REQUEST_MEMBERS)})
 _ISO_HOUR, _ISO_MINUTE = len("yyyy-mm-ddTHH"), len("yyyy-mm-ddTHH:MM")
 _LOCAL_HOUR, _LOCAL_MINUTE = len("dd/Mon/yyyy:HH"), len("dd/Mon/yyyy:HH:MM")
 
@@ -51,7 +63,7 @@ def _lines(block: bytes) -> pl.Series:
     )
 
 
-def _decode_slowly(lines: pl.Series) -> pl.DataFrame:
+def _decode_slowly(lines: pl.Series, members: tuple[str, ...]) -> pl.DataFrame:
     records: list[dict[str, str | None]] = []
     for line in lines:
         try:
@@ -59,22 +71,50 @@ def _decode_slowly(lines: pl.Series) -> pl.DataFrame:
         except ValueError:
             value = None
         if not isinstance(value, dict):
-            records.append(dict.fromkeys((*MEMBERS, "_ok")))
+            records.append(dict.fromkeys((*members, "_ok")))
             continue
-        record = {name: None if value.get(name) is None else str(value[name]) for name in MEMBERS}
+        record = {name: None if value.get(name) is None else str(value[name]) for name in members}
         records.append(record | {"_ok": "1"})
-    frame = pl.DataFrame(records, schema={**{n: pl.String for n in MEMBERS}, "_ok": pl.String})
+    frame = pl.DataFrame(records, schema={**{n: pl.String for n in members}, "_ok": pl.String})
     return frame.with_columns(pl.col("_ok").is_not_null().alias("valid")).drop("_ok")
 
 
-def parse_rows(block: bytes) -> pl.DataFrame:
-    """One row per line: the members above as strings (null when absent), and ``valid``."""
+def parse_rows(block: bytes, struct: pl.Struct = _STRUCT) -> pl.DataFrame:
+    """One row per line: the members of ``struct`` (``MEMBERS`` by default) as strings (null
+    when absent), and ``valid``."""
     lines = _lines(block)
     try:
-        decoded = lines.str.json_decode(_STRUCT).struct.unnest()
+        decoded = lines.str.json_decode(struct).struct.unnest()
     except pl.exceptions.ComputeError:
-        return _decode_slowly(lines)
+        return _decode_slowly(lines, tuple(field.name for field in struct.fields))
     return decoded.with_columns(lines.str.starts_with("{").alias("valid"))
+
+
+def requests(block: bytes) -> Requests:
+    """The block's lines as HTTP requests (``common.REQUESTS_SCHEMA``)."""
+    rows = parse_rows(block, _REQUEST_STRUCT)
+    msec = pl.col("msec").cast(pl.Float64, strict=False).floor().cast(pl.Int64)
+    iso, local = pl.coalesce(pl.col("time_iso8601"), pl.col("time")), pl.col("time_local")
+    # The first time member present decides, as for the usage totals.
+    time = (
+        pl.when(msec.is_not_null())
+        .then(msec)
+        .when(iso.is_not_null())
+        .then(unix_seconds(iso.str.slice(0, 19), "%Y-%m-%dT%H:%M:%S", iso.str.slice(19)))
+        .otherwise(unix_seconds(local.str.slice(0, 20), "%d/%b/%Y:%H:%M:%S", local.str.slice(21)))
+    )
+    target = pl.coalesce(pl.col("request_uri"), pl.col("uri"), request_target(pl.col("request")))
+    return requests_of(
+        rows,
+        [
+            time.alias("time"),
+            pl.col("remote_addr"),
+            pl.col("http_user_agent").fill_null("").alias("user_agent"),
+            target.alias("request_uri"),
+            # An answer without a status is no success: not counted, but not unreadable.
+            pl.col("status").cast(pl.Int64, strict=False).fill_null(0),
+        ],
+    )
 
 
 def _utc_from_msec(frame: pl.DataFrame) -> pl.DataFrame:

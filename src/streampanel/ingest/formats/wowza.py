@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from streampanel.ingest.format_names import WOWZA
 from streampanel.ingest.formats.common import TOTALS_SCHEMA, BlockResult
 
-NAME = "wowza"
+NAME = WOWZA
 
 # Zone abbreviations Java writes in the tz column (fixed offsets, hours east of UTC).
 _ABBREVIATIONS = {
