@@ -12,16 +12,19 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from streampanel.runtime import Runtime, open_runtime
+from streampanel.server.app import StreampanelApp
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
 from streampanel.store.tables import metadata
+from streampanel.system import build_app
 from tests.support.postgres import ThrowawayPostgres
 from tests.support.server import LiveServer
 
@@ -128,6 +131,14 @@ def make_account(runtime: Runtime) -> MakeAccount:
         return Credentials(cdn, key, sec, app_ids, list(storage_users))
 
     return make
+
+
+def in_process_app(runtime: Runtime, **settings: Any) -> StreampanelApp:
+    """The app as ``streampanel serve`` builds it (``streampanel.system``), in-process on the
+    test store, without the background services (they would act on every test's data);
+    ``settings`` override the store's."""
+    update = {"background_services": False, **settings}
+    return build_app(runtime, runtime.settings.model_copy(update=update))
 
 
 def server_env(settings: Settings) -> dict[str, str]:

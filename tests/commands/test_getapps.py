@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from streampanel.api import Dispatcher
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from streampanel.store import accounts
 from streampanel.store.accounts import ApplicationCache, utcnow
 from streampanel.store.tables import applications

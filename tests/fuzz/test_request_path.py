@@ -16,8 +16,7 @@ from starlette.testclient import TestClient
 from streampanel.commands import REGISTRY
 from streampanel.protocol.signing import split_signature
 from streampanel.runtime import Runtime
-from streampanel.server.app import create_app
-from tests.conftest import Credentials, MakeAccount
+from tests.conftest import Credentials, MakeAccount, in_process_app
 from tests.fuzz.conftest import CASES
 from tests.support.calls import signed_json
 
@@ -45,8 +44,7 @@ def fuzz_api(
     creds = make_account(158, apps=("demo-origin", "demo-live"), storage_users=("demo",))
     make_account(159, apps=("other-origin",), storage_users=("other",))
     # Fuzzing sends thousands of requests with one key: no rate limit here.
-    settings_ = runtime.settings.model_copy(update={"rate_limit_per_second": 0})
-    app = create_app(settings_, runtime.engine, runtime.box)
+    app = in_process_app(runtime, rate_limit_per_second=0)
     with TestClient(app, raise_server_exceptions=True) as client:
         yield client, creds
 

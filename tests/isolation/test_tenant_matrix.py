@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from streampanel.api import Dispatcher
 from streampanel.commands import REGISTRY
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from streampanel.store import uploads
 from streampanel.store.engine import write_transaction
 from tests.conftest import Credentials, MakeAccount

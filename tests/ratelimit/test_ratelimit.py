@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from streampanel.api import Dispatcher
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from tests.conftest import Credentials, MakeAccount
 from tests.support.calls import signed_json
 

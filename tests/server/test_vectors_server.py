@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from streampanel.api import Dispatcher
 from streampanel.errors import ApiError
 from streampanel.protocol.request import Envelope, decode_request_text
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from tests.conftest import MakeAccount
 from tests.protocol.vectors import API_KEY, CDN, SECRET, load_vectors
 

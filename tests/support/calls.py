@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from streampanel.api import Dispatcher
 from streampanel.client import sign_request
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from tests.conftest import Credentials
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
+from streampanel.api import Dispatcher
 from streampanel.client import sign_request
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from streampanel.settings import Settings
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction

@@ -9,13 +9,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from streampanel.runtime import Runtime
-from streampanel.server.app import create_app
-from streampanel.server.services import feature_routes
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
 from streampanel.store.tables import servers
 from streampanel.store.viewers import issue_ingest_token
-from tests.conftest import MakeAccount
+from tests.conftest import MakeAccount, in_process_app
 from tests.support.server import LiveServer
 from tests.viewers.api import livedetailed
 
@@ -27,9 +25,7 @@ def _token(runtime: Runtime, name: str) -> str:
 
 @pytest.fixture
 def client(runtime: Runtime) -> TestClient:
-    return TestClient(
-        create_app(runtime.settings, runtime.engine, runtime.box, extra_routes=feature_routes())
-    )
+    return TestClient(in_process_app(runtime))
 
 
 def test_push_over_real_http(

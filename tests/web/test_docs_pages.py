@@ -16,16 +16,14 @@ from typer.testing import CliRunner
 from streampanel.cli import app as cli
 from streampanel.commands import REGISTRY
 from streampanel.runtime import Runtime
-from streampanel.server.app import create_app
-from streampanel.web import routes
 from streampanel.web.command_docs import COMMAND_DOCS
 from streampanel.web.request_fields import request_fields
+from tests.conftest import in_process_app
 
 
 @pytest.fixture
 def web(runtime: Runtime) -> Iterator[TestClient]:
-    app = create_app(runtime.settings, runtime.engine, runtime.box, extra_routes=routes.routes())
-    with TestClient(app, follow_redirects=False) as client:
+    with TestClient(in_process_app(runtime), follow_redirects=False) as client:
         yield client
 
 

@@ -14,18 +14,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from streampanel.runtime import Runtime
-from streampanel.server.app import create_app
 from streampanel.store import accounts
 from streampanel.store import uploads as upload_store
 from streampanel.store.engine import write_transaction
-from streampanel.web import routes, session
-from tests.conftest import Credentials, MakeAccount
+from streampanel.web import session
+from tests.conftest import Credentials, MakeAccount, in_process_app
 from tests.support.calls import signed_json
 
 
 def _client(runtime: Runtime, key_cache_seconds: float) -> TestClient:
-    settings = runtime.settings.model_copy(update={"key_cache_seconds": key_cache_seconds})
-    app = create_app(settings, runtime.engine, runtime.box, extra_routes=routes.routes())
+    app = in_process_app(runtime, key_cache_seconds=key_cache_seconds)
     return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
 
 

@@ -11,15 +11,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streampanel.api import Dispatcher, Outcome
 from streampanel.commands import REGISTRY
 from streampanel.runtime import Runtime
-from streampanel.server.dispatch import Dispatcher
 from streampanel.store import accounts, usage
 from streampanel.store import uploads as upload_store
 from streampanel.store.engine import write_transaction
 from streampanel.store.viewers import StreamCount
 from streampanel.viewers.snapshots import store_report
-from streampanel.web import calls
 from streampanel.web.command_docs import COMMAND_DOCS
 from tests.conftest import Credentials, MakeAccount
 
@@ -84,7 +83,9 @@ def test_documented_fields_are_the_answered_fields(
     assert key is not None
     for name, params in CASES.items():
         command = REGISTRY[name]
-        body = calls.run(dispatcher, key, name, params(jobs)).body
+        admitted = dispatcher.admit(key, name, params(jobs), read_only=True)
+        assert not isinstance(admitted, Outcome), (name, admitted.body)
+        body = dispatcher.execute(admitted).body
         assert body["status"] == "success", (name, body)
         payload = body[command.payload_key]
         records = payload if isinstance(payload, list) else [payload]

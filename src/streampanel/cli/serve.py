@@ -10,9 +10,8 @@ import uvicorn
 from streampanel.cli.logs import configure_logging
 from streampanel.cli.output import console, err_console, user_errors
 from streampanel.runtime import open_runtime
-from streampanel.server.app import create_app
-from streampanel.server.services import embedded_services, feature_routes
 from streampanel.settings import Settings
+from streampanel.system import build_app
 
 
 def _is_loopback(host: str) -> bool:
@@ -66,7 +65,7 @@ def serve(
     if workers > 1:
         runtime.close()
         uvicorn.run(
-            "streampanel.server.asgi:app_from_environment",
+            "streampanel.system:app_from_environment",
             factory=True,
             host=settings.host,
             port=settings.port,
@@ -75,9 +74,7 @@ def serve(
             access_log=False,
         )
         return
-    app = create_app(
-        settings, runtime.engine, runtime.box, embedded_services(settings), feature_routes()
-    )
+    app = build_app(runtime)
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
     )

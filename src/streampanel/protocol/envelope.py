@@ -23,6 +23,16 @@ def success(message: str, payload_key: str, payload: Any, seconds: float) -> dic
     }
 
 
+def done(message: str, seconds: float) -> dict[str, Any]:
+    """A success that carries no payload (routes beside the API, e.g. the viewer push)."""
+    return {
+        "status": "success",
+        "code": 200,
+        "message": message,
+        "handle_time": _handle_time(seconds),
+    }
+
+
 def failure(error: ApiError, seconds: float) -> dict[str, Any]:
     return {
         "status": "failure",

@@ -1,1 +1,1 @@
-"""The HTTP face of streampanel: the ASGI app, request bodies, dispatch, metrics."""
+"""The HTTP layer: the ASGI app, the bare API endpoint, request bodies, error pages."""

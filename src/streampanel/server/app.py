@@ -1,54 +1,28 @@
-"""The ASGI application: the API endpoint, the web pages and services around it."""
+"""The ASGI application: the API endpoint in front, Starlette for everything else.
+
+The HTTP layer only: it is handed the dispatcher, the background services and the routes
+the features add (``streampanel.system`` builds them) and knows none of them by name.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streampanel.api import Dispatcher, failure_outcome
 from streampanel.errors import TransportError
-from streampanel.metrics import Metrics
 from streampanel.protocol import envelope
-from streampanel.secretbox import SecretBox
-from streampanel.server.dispatch import Dispatcher, Outcome
-from streampanel.server.endpoint import (
-    API_PATHS,
-    ApiEndpoint,
-    Receive,
-    Scope,
-    Send,
-    failure_outcome,
-)
+from streampanel.server.endpoint import API_PATHS, ApiEndpoint, Receive, Scope, Send
 from streampanel.service import Service, ServiceContext
-from streampanel.settings import Settings
 
 log = logging.getLogger("streampanel.access")
-
-
-class AppState:
-    def __init__(self, settings: Settings, engine: Engine, box: SecretBox):
-        self.settings = settings
-        self.engine = engine
-        self.box = box
-        self.metrics = Metrics()
-        self.dispatcher = Dispatcher(settings, engine, box)
-
-
-def _json_response(outcome: Outcome) -> Response:
-    return Response(
-        envelope.render(outcome.body),
-        status_code=outcome.http_status,
-        headers=outcome.headers,
-        media_type="application/json",
-    )
 
 
 class StreampanelApp:
@@ -59,10 +33,6 @@ class StreampanelApp:
         self.api = api
         self.rest = rest
 
-    @property
-    def state(self) -> State:
-        return self.rest.state
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in API_PATHS:
             await self.api(scope, receive, send)
@@ -71,19 +41,19 @@ class StreampanelApp:
 
 
 def create_app(
-    settings: Settings,
-    engine: Engine,
-    box: SecretBox,
-    services: list[Service] | None = None,
-    extra_routes: list[BaseRoute] | None = None,
+    context: ServiceContext,
+    dispatcher: Dispatcher,
+    services: Sequence[Service] = (),
+    routes: Sequence[BaseRoute] = (),
 ) -> StreampanelApp:
-    state = AppState(settings, engine, box)
+    """The app around ``dispatcher``: ``services`` run for the app's lifespan (each given
+    ``context``), ``routes`` are served beside ``/healthz`` and ``/metrics``."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def metrics(request: Request) -> Response:
-        return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+        return Response(context.metrics.render(), media_type="text/plain; version=0.0.4")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
@@ -94,14 +64,19 @@ def create_app(
         else:
             log.error("unhandled error", exc_info=exc)
             error = TransportError(500, "Internal error")
-        return _json_response(failure_outcome(error, time.perf_counter()))
+        outcome = failure_outcome(error, time.perf_counter())
+        return Response(
+            envelope.render(outcome.body),
+            status_code=outcome.http_status,
+            headers=outcome.headers,
+            media_type="application/json",
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            stack.callback(state.dispatcher.close)
-            context = ServiceContext(settings, engine, box, state.metrics)
-            for service in services or []:
+            stack.callback(dispatcher.close)
+            for service in services:
                 await stack.enter_async_context(service(context))
             yield
 
@@ -109,11 +84,10 @@ def create_app(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            *(extra_routes or []),
+            *routes,
         ],
         exception_handlers={404: http_error, 405: http_error, 500: http_error},
         lifespan=lifespan,
     )
-    rest.state.streampanel = state
-    endpoint = ApiEndpoint(state.dispatcher, state.metrics, settings.max_body_bytes)
+    endpoint = ApiEndpoint(dispatcher, context.metrics, context.settings.max_body_bytes)
     return StreampanelApp(endpoint, rest)

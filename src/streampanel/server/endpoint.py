@@ -14,13 +14,11 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
+from streampanel.api import Dispatcher, Outcome, failure_outcome
 from streampanel.errors import ApiError, MethodNotAllowed, PayloadTooLarge, TransportError
 from streampanel.metrics import Metrics
 from streampanel.protocol import envelope
 from streampanel.server.body import extract_json_text
-from streampanel.server.dispatch import Dispatcher, Outcome
 
 log = logging.getLogger("streampanel.access")
 
@@ -39,14 +37,6 @@ _FORM_OVERHEAD_BYTES = 64 * 1024
 
 class _ClientGone(Exception):
     """The client disconnected before its body arrived: nobody to answer."""
-
-
-def failure_outcome(error: ApiError, started: float) -> Outcome:
-    return Outcome(
-        body=envelope.failure(error, time.perf_counter() - started),
-        http_status=error.http_status,
-        headers=error.headers,
-    )
 
 
 async def send_envelope(send: Send, outcome: Outcome) -> None:
@@ -72,24 +62,6 @@ def _body_headers(scope: Scope) -> tuple[bytes, bytes]:
     return content_type, content_length
 
 
-async def _read_body(receive: Receive, declared: bytes, limit: int) -> bytes:
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"Request body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _ClientGone()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Request body larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
 class ApiEndpoint:
     def __init__(self, dispatcher: Dispatcher, metrics: Metrics, max_json_bytes: int):
         self.dispatcher = dispatcher
@@ -100,7 +72,10 @@ class ApiEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         try:
-            outcome = await self._outcome(scope, receive, started)
+            text = await self._json_text(scope, receive)
+            outcome = await self.dispatcher.run(self.dispatcher.prepare(text, started))
+        except ApiError as error:
+            outcome = failure_outcome(error, started)
         except _ClientGone:
             return
         except Exception:
@@ -127,20 +102,26 @@ class ApiEndpoint:
             )
         await send_envelope(send, outcome)
 
-    async def _outcome(self, scope: Scope, receive: Receive, started: float) -> Outcome:
+    async def _json_text(self, scope: Scope, receive: Receive) -> bytes:
+        """The request's JSON text, read from its body within the size limits."""
         if scope["method"] != "POST":
-            outcome = failure_outcome(MethodNotAllowed(), started)
-            outcome.headers = {"Allow": "POST"}
-            return outcome
-        content_type, content_length = _body_headers(scope)
-        try:
-            body = await _read_body(receive, content_length, self.body_limit)
-            text = extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)
-        except ApiError as error:
-            return failure_outcome(error, started)
-        prepared = self.dispatcher.prepare(text, started)
-        if isinstance(prepared, Outcome):
-            return prepared
-        if prepared.command.inline:
-            return self.dispatcher.execute_inline(prepared)
-        return await run_in_threadpool(self.dispatcher.execute, prepared)
+            raise MethodNotAllowed(headers={"Allow": "POST"})
+        content_type, declared = _body_headers(scope)
+        limit = self.body_limit
+        if declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"Request body larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Request body larger than {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)

@@ -20,6 +20,7 @@ import json
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +28,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from streampanel.api import failure_outcome
 from streampanel.errors import ApiError, AuthenticationFailed, BadRequest, PayloadTooLarge
 from streampanel.protocol import envelope
+from streampanel.service import ServiceContext
 from streampanel.store.viewers import StreamCount, server_for_token
 from streampanel.viewers.snapshots import store_reports
 
@@ -108,20 +111,19 @@ def _answer(body: dict[str, Any], status: int) -> Response:
     return Response(envelope.render(body), status_code=status, media_type="application/json")
 
 
-async def push(request: Request) -> Response:
+async def push(context: ServiceContext, request: Request) -> Response:
     started = time.perf_counter()
-    state = request.app.state.streampanel
     try:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > state.settings.max_body_bytes:
+        if declared.isdigit() and int(declared) > context.settings.max_body_bytes:
             raise PayloadTooLarge()
         raw = await request.body()
-        if len(raw) > state.settings.max_body_bytes:
+        if len(raw) > context.settings.max_body_bytes:
             raise PayloadTooLarge()
         token = _bearer(request)
 
         def store() -> int:
-            with state.engine.connect() as conn:
+            with context.engine.connect() as conn:
                 found = server_for_token(conn, token)
             if found is None:
                 raise AuthenticationFailed()
@@ -129,7 +131,7 @@ async def push(request: Request) -> Response:
                 body = json.loads(raw)
             except ValueError:
                 raise BadRequest("The body is not JSON") from None
-            groups = parse_report(body, time.time(), state.settings.viewer_retention_days)
+            groups = parse_report(body, time.time(), context.settings.viewer_retention_days)
             complete = request.query_params.get("complete", "") in {"1", "true", "yes"}
             rows = 0
             by_protocol: dict[str, list[tuple[int, list[StreamCount]]]] = defaultdict(list)
@@ -137,24 +139,16 @@ async def push(request: Request) -> Response:
                 by_protocol[protocol].append((at, counts))
             for protocol, reports in by_protocol.items():
                 rows += store_reports(
-                    state.engine, found[1], protocol, reports, complete=complete
+                    context.engine, found[1], protocol, reports, complete=complete
                 ).rows
             return rows
 
         rows = await run_in_threadpool(store)
     except ApiError as error:
         status = error.code if error.code in {400, 401, 413} else 500
-        return _answer(envelope.failure(error, time.perf_counter() - started), status)
-    return _answer(
-        {
-            "status": "success",
-            "code": 200,
-            "message": f"Stored {rows} viewer rows",
-            "handle_time": f"{time.perf_counter() - started:.4f} seconds",
-        },
-        200,
-    )
+        return _answer(failure_outcome(error, started).body, status)
+    return _answer(envelope.done(f"Stored {rows} viewer rows", time.perf_counter() - started), 200)
 
 
-def routes() -> list[Route]:
-    return [Route(PATH, push, methods=["POST"])]
+def routes(context: ServiceContext) -> list[Route]:
+    return [Route(PATH, partial(push, context), methods=["POST"])]

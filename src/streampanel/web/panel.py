@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from streampanel.api import Dispatcher, failure_outcome
 from streampanel.errors import ApiError, AuthenticationFailed, BadRequest
 from streampanel.protocol import envelope
-from streampanel.server.app import AppState
+from streampanel.service import ServiceContext
 from streampanel.store import uploads as upload_store
 from streampanel.store.accounts import ApiKey
-from streampanel.web import calls, session
+from streampanel.web import session
 from streampanel.web.pages import login_page, panel_page
 
 STATIC = Path(__file__).parent / "static"
@@ -42,10 +44,6 @@ SECURITY_HEADERS = {
 YOUTUBE_JOBS_SHOWN = 25
 
 
-def _state(request: Request) -> AppState:
-    return request.app.state.streampanel  # type: ignore[no-any-return]
-
-
 def _html(text: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
@@ -55,39 +53,19 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def _key(request: Request) -> ApiKey | None:
-    token = request.cookies.get(session.COOKIE, "")
-    if not token:
-        return None
-    state = _state(request)
-    # The API caches key lookups for key_cache_seconds; sessions get the same: a revoked key
-    # stops working within that time on both paths, and a dashboard's burst of calls costs
-    # one lookup.
-    cache: dict[str, tuple[float, ApiKey]] | None = getattr(request.app.state, "panel_keys", None)
-    if cache is None:
-        cache = request.app.state.panel_keys = {}
-    now = time.time()
-    cached = cache.get(token)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    opened = session.read(state.box, token, now)
+async def _key(context: ServiceContext, dispatcher: Dispatcher, request: Request) -> ApiKey | None:
+    """The signed-in key: the session cookie opened, and the key it names looked up through
+    the API's own key cache, so a revoked key stops working within ``key_cache_seconds`` on
+    both paths and a dashboard's burst of calls costs one lookup."""
+    opened = session.read(context.box, request.cookies.get(session.COOKIE, ""), time.time())
     if opened is None:
         return None
-
-    def lookup() -> ApiKey | None:
-        with state.engine.connect() as conn:
-            return session.session_key(conn, state.box, token, now)
-
-    key = await run_in_threadpool(lookup)
-    if key is not None and state.settings.key_cache_seconds > 0:
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[token] = (min(now + state.settings.key_cache_seconds, opened.expires), key)
-    return key
+    key = await run_in_threadpool(dispatcher.active_key, opened.api_key)
+    return session.session_key(opened, key)
 
 
-async def dashboard(request: Request) -> Response:
-    key = await _key(request)
+async def dashboard(context: ServiceContext, dispatcher: Dispatcher, request: Request) -> Response:
+    key = await _key(context, dispatcher, request)
     if key is None:
         return RedirectResponse("login", status_code=303)
     label = key.label or f"{key.api_key[:6]}…"
@@ -113,7 +91,7 @@ async def login_form(request: Request) -> Response:
     return _login_form(request)
 
 
-async def login(request: Request) -> Response:
+async def login(context: ServiceContext, request: Request) -> Response:
     form = await request.form()
     cdn_text = str(form.get("cdn", "")).strip()
     api_key = str(form.get("api_key", "")).strip()
@@ -121,23 +99,22 @@ async def login(request: Request) -> Response:
     expected_token = request.cookies.get(session.LOGIN_COOKIE, "")
     if not expected_token or str(form.get("login_token", "")) != expected_token:
         return _login_form(request, "The form expired: please sign in again.", 400)
-    state = _state(request)
 
     def check() -> ApiKey | None:
         if not cdn_text.isdigit() or not api_key or not secret:
             return None
-        with state.engine.connect() as conn:
-            return session.check_credentials(conn, state.box, int(cdn_text), api_key, secret)
+        with context.engine.connect() as conn:
+            return session.check_credentials(conn, context.box, int(cdn_text), api_key, secret)
 
     key = await run_in_threadpool(check)
     if key is None:
         # One answer for every reason, as the API's 401: keys cannot be probed.
         return _login_form(request, "Sign-in failed.", 401, cdn=cdn_text, api_key=api_key)
-    lifetime = state.settings.panel_session_seconds
+    lifetime = context.settings.panel_session_seconds
     response = RedirectResponse("./", status_code=303)
     response.set_cookie(
         session.COOKIE,
-        session.issue(state.box, key, time.time(), lifetime),
+        session.issue(context.box, key, time.time(), lifetime),
         max_age=lifetime,
         path="/panel/",
         httponly=True,
@@ -165,8 +142,8 @@ def _envelope(
     )
 
 
-def _failure(error: ApiError, status: int) -> Response:
-    return _envelope(envelope.failure(error, 0.0), status)
+def _failure(error: ApiError, started: float, status: int) -> Response:
+    return _envelope(failure_outcome(error, started).body, status)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -182,47 +159,57 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def api_call(request: Request) -> Response:
-    key = await _key(request)
+async def api_call(context: ServiceContext, dispatcher: Dispatcher, request: Request) -> Response:
+    """A registry command for the signed-in key through the API's own request path (rate
+    limit, parameters, handler, envelope): the panel gets exactly what ``POST /stable/``
+    answers that key.  Only the signature check is skipped, the session having proved the
+    secret; and the panel only reads, so commands that create are refused as for a
+    read-only key."""
+    started = time.perf_counter()
+    key = await _key(context, dispatcher, request)
     if key is None:
-        return _failure(AuthenticationFailed("Not signed in"), 401)
+        return _failure(AuthenticationFailed("Not signed in"), started, 401)
     try:
         body = await _json_body(request)
         name, params = body.get("command"), body.get("params", {})
         if not isinstance(name, str) or not isinstance(params, dict):
             raise BadRequest('Expected {"command": "...", "params": {...}}')
     except ApiError as error:
-        return _failure(error, 400)
-    outcome = await calls.run_async(_state(request).dispatcher, key, name, params)
+        return _failure(error, started, 400)
+    admitted = dispatcher.admit(key, name, params, read_only=True, started=started)
+    outcome = await dispatcher.run(admitted)
     return _envelope(outcome.body, outcome.http_status, outcome.headers)
 
 
-async def youtube_jobs(request: Request) -> Response:
+async def youtube_jobs(
+    context: ServiceContext, dispatcher: Dispatcher, request: Request
+) -> Response:
     """Which YouTube requests to show: the API has no list form of ``youtube.status``, so
     the ids come from the upload store; each record is then fetched through
     ``youtube.status`` like any other call, so what is shown is the API's answer."""
-    key = await _key(request)
+    started = time.perf_counter()
+    key = await _key(context, dispatcher, request)
     if key is None:
-        return _failure(AuthenticationFailed("Not signed in"), 401)
-    state = _state(request)
+        return _failure(AuthenticationFailed("Not signed in"), started, 401)
 
     def ids() -> list[int]:
-        with state.engine.connect() as conn:
+        with context.engine.connect() as conn:
             jobs = upload_store.list_jobs(conn, key.account_id, "youtube", YOUTUBE_JOBS_SHOWN, 0)
         return [job.id for job in jobs]
 
     found = await run_in_threadpool(ids)
-    return _envelope({"status": "success", "code": 200, "message": "YouTube jobs", "data": found})
+    return _envelope(envelope.success("YouTube jobs", "data", found, time.perf_counter() - started))
 
 
-def routes() -> list[BaseRoute]:
+def routes(context: ServiceContext, dispatcher: Dispatcher) -> list[BaseRoute]:
+    signed_in = (context, dispatcher)
     return [
         Route("/panel", lambda request: RedirectResponse("/panel/", 307), methods=["GET"]),
-        Route("/panel/", dashboard, methods=["GET"]),
+        Route("/panel/", partial(dashboard, *signed_in), methods=["GET"]),
         Route("/panel/login", login_form, methods=["GET"]),
-        Route("/panel/login", login, methods=["POST"]),
+        Route("/panel/login", partial(login, context), methods=["POST"]),
         Route("/panel/logout", logout, methods=["POST"]),
-        Route("/panel/api/call", api_call, methods=["POST"]),
-        Route("/panel/api/youtube-jobs", youtube_jobs, methods=["POST"]),
+        Route("/panel/api/call", partial(api_call, *signed_in), methods=["POST"]),
+        Route("/panel/api/youtube-jobs", partial(youtube_jobs, *signed_in), methods=["POST"]),
         Mount("/panel/assets", StaticFiles(directory=STATIC), name="panel-assets"),
     ]

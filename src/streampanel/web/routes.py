@@ -1,4 +1,5 @@
-"""Every route of the web pages, added to the server by ``server.services.feature_routes``."""
+"""Every route of the web pages, added to the app by the composition root
+(``streampanel.system``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streampanel.api import Dispatcher
+from streampanel.service import ServiceContext
 from streampanel.web import docs_pages, panel
 
 # The docs have no script at all.
@@ -45,11 +48,11 @@ def _asset_route(name: str) -> Route:
     return Route(f"/docs/{name}", serve, methods=["GET"])
 
 
-def routes() -> list[BaseRoute]:
+def routes(context: ServiceContext, dispatcher: Dispatcher) -> list[BaseRoute]:
     return [
         Route("/docs", lambda request: RedirectResponse("/docs/", 307), methods=["GET"]),
         Route("/docs/", docs_page, methods=["GET"]),
         *(_asset_route(name) for name in docs_pages.ASSETS),
         Route("/docs/{page}.html", docs_page, methods=["GET"]),
-        *panel.routes(),
+        *panel.routes(context, dispatcher),
     ]

@@ -76,12 +76,9 @@ def read(box: SecretBox, token: str, now: float) -> Session | None:
     return session if session.expires > now else None
 
 
-def session_key(conn: Connection, box: SecretBox, token: str, now: float) -> ApiKey | None:
-    """The API key a session cookie stands for, while the session and the key are valid."""
-    session = read(box, token, now)
-    if session is None:
-        return None
-    key = accounts.find_active_key(conn, box, session.api_key)
+def session_key(session: Session, key: ApiKey | None) -> ApiKey | None:
+    """The key a session stands for, given the active key it names (None when revoked):
+    while it is that account's and has the secret the session was signed in with."""
     if key is None or key.account_id != session.cdn:
         return None
     if not hmac.compare_digest(_fingerprint(key.secret), session.fingerprint):

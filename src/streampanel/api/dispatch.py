@@ -1,8 +1,11 @@
-"""From a request's JSON text to a response envelope, in the protocol's order of checks.
+"""From a request's JSON text to its outcome, in the protocol's order of checks.
 
 body → JSON → required members → key lookup → cdn belongs to the key's account → timestamp
-→ signature → command known → key scope → parameters → handler.  Independent of HTTP, so
-tests and the CLI's in-process mode can call it directly.
+→ signature → rate limit → command known → key scope → parameters → handler.  ``prepare``
+runs the checks up to the handler; ``admit`` is the part after authentication, public for a
+caller that proved the key another way (the panel's session); ``run`` executes a prepared
+request, ``inline`` commands on the event loop and the others in a worker thread.
+Independent of HTTP: the endpoint and the panel are its callers, and tests call it directly.
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from anyio.to_thread import run_sync
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from streampanel.api.outcome import Outcome, failure_outcome
+from streampanel.api.ratelimit import RateLimiter
 from streampanel.commands import REGISTRY, Command
 from streampanel.commands.context import CallContext
 from streampanel.errors import (
@@ -31,22 +37,12 @@ from streampanel.protocol import envelope
 from streampanel.protocol.request import Envelope, decode_request_text
 from streampanel.protocol.signing import Signer, split_signature
 from streampanel.secretbox import SecretBox
-from streampanel.server.ratelimit import RateLimiter
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.accounts import ApiKey
 from streampanel.store.engine import write_transaction
 
 log = logging.getLogger("streampanel.api")
-
-
-@dataclass(slots=True)
-class Outcome:
-    body: dict[str, Any]
-    http_status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    command: str = "-"
-    cdn: int | None = None
 
 
 @dataclass(slots=True)
@@ -69,30 +65,18 @@ class _AuthFailure(AuthenticationFailed):
         super().__init__(message)
 
 
-class _StoreErrors:
-    """Store outages become 503, anything unexpected a bare 500: never a traceback out.
+def _unexpected(exc: Exception, command: str) -> ApiError:
+    """What an exception that is not an ``ApiError`` answers: a store outage 503, anything
+    else a bare 500, never a traceback.
 
-    A class rather than ``@contextmanager``: it wraps every request, twice.
+    Callers catch with ``try``/``except`` around the store work, which costs nothing while no
+    exception is raised (a context manager would cost an object and two calls per request).
     """
-
-    __slots__ = ("command",)
-
-    def __init__(self, command: str):
-        self.command = command
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> None:
-        if exc is None or isinstance(exc, ApiError) or not isinstance(exc, Exception):
-            return
-        if isinstance(exc, OperationalError | DBAPIError):
-            log.warning("store unavailable: %s", exc.__class__.__name__)
-            raise StoreUnavailable() from None
-        log.error("command %s failed", self.command, exc_info=exc)
-        raise InternalError() from None
+    if isinstance(exc, OperationalError | DBAPIError):
+        log.warning("store unavailable: %s", exc.__class__.__name__)
+        return StoreUnavailable()
+    log.error("command %s failed", command, exc_info=exc)
+    return InternalError()
 
 
 class Dispatcher:
@@ -134,6 +118,12 @@ class Dispatcher:
         self._keys[api_key] = (now + self.settings.key_cache_seconds, key, signer)
         return key, signer
 
+    def active_key(self, api_key: str) -> ApiKey | None:
+        """The active key named ``api_key``, through the same per-process cache as requests:
+        a revoked key is refused everywhere within ``key_cache_seconds``."""
+        found = self._find_key(api_key)
+        return None if found is None else found[0]
+
     def handle(self, raw: bytes) -> Outcome:
         """The whole request, synchronously (tests, in-process callers)."""
         prepared = self.prepare(raw)
@@ -153,34 +143,91 @@ class Dispatcher:
             members = decode_request_text(raw)
             request = Envelope(members)
             outcome.command, outcome.cdn = request.command, request.cdn
-            with _StoreErrors(request.command):
+            try:
                 key = self.authenticate(raw, request)
+            except ApiError:
+                raise
+            except Exception as exc:
+                raise _unexpected(exc, request.command) from None
+        except _AuthFailure as error:
+            log.info("authentication failed: %s", error.reason)
+            return failure_outcome(error, started, outcome)
+        except ApiError as error:
+            return failure_outcome(error, started, outcome)
+        return self.admit(
+            key,
+            request.command,
+            members,
+            started=started,
+            outcome=outcome,
+            signature=request.signature.rstrip("="),
+        )
+
+    def admit(
+        self,
+        key: ApiKey,
+        name: str,
+        members: dict[str, Any],
+        *,
+        read_only: bool = False,
+        started: float | None = None,
+        outcome: Outcome | None = None,
+        signature: str = "",
+    ) -> Prepared | Outcome:
+        """The checks after authentication, for a key already proved: by the request's
+        signature (``prepare``) or by a panel session.
+
+        rate limit → command known → scope (``read_only`` refuses commands that create, as
+        for a read-only key) → parameters.  ``members`` are the request's members or just
+        the command's parameters; ``signature`` makes creating commands idempotent.
+        """
+        if started is None:
+            started = time.perf_counter()
+        if outcome is None:
+            outcome = Outcome(body={}, command=name, cdn=key.account_id)
+        try:
+            try:
                 self.limiter.check(key.id)
-            command = REGISTRY.get(request.command)
+            except ApiError:
+                raise
+            except Exception as exc:
+                raise _unexpected(exc, name) from None
+            command = REGISTRY.get(name)
             if command is None:
-                raise UnknownCommand(request.command)
-            if command.writes and key.read_only:
-                raise ScopeDenied(request.command)
+                raise UnknownCommand(name)
+            if command.writes and (key.read_only or read_only):
+                raise ScopeDenied(name)
             params = command.parse_params(members)
         except ApiError as error:
-            return self._failed(outcome, error, started)
+            return failure_outcome(error, started, outcome)
         if not members.keys() <= command.accepted_members:
             ignored = sorted(members.keys() - command.accepted_members)
             log.info("%s: ignoring unknown members %s", command.name, ignored)
-        return Prepared(command, params, key, request.signature.rstrip("="), outcome, started)
+        return Prepared(command, params, key, signature, outcome, started)
+
+    async def run(self, prepared: Prepared | Outcome) -> Outcome:
+        """A prepared request's outcome (a failed check's as it is): ``inline`` commands on
+        the event loop, every other handler in a worker thread so a heavy query never stalls
+        other requests."""
+        if isinstance(prepared, Outcome):
+            return prepared
+        if prepared.command.inline:
+            return self.execute_inline(prepared)
+        return await run_sync(self.execute, prepared)
 
     def execute(self, prepared: Prepared) -> Outcome:
         """Run the handler in its own transaction (any thread)."""
         command = prepared.command
         try:
-            with _StoreErrors(command.name):
-                transaction = (
-                    write_transaction(self.engine) if command.writes else self.engine.begin()
-                )
-                with transaction as conn:
-                    payload = command.handler(self._context(prepared, conn), prepared.params)
+            transaction = write_transaction(self.engine) if command.writes else self.engine.begin()
+            with transaction as conn:
+                payload = command.handler(self._context(prepared, conn), prepared.params)
         except ApiError as error:
-            return self._failed(prepared.outcome, error, prepared.started)
+            return failure_outcome(error, prepared.started, prepared.outcome)
+        except Exception as exc:
+            return failure_outcome(
+                _unexpected(exc, command.name), prepared.started, prepared.outcome
+            )
         return self._succeeded(prepared, payload)
 
     def execute_inline(self, prepared: Prepared) -> Outcome:
@@ -193,19 +240,22 @@ class Dispatcher:
         command = prepared.command
         assert command.inline and not command.writes
         try:
-            with _StoreErrors(command.name):
-                conn = self._loop_connection
-                if conn is None or conn.invalidated or conn.closed:
-                    conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                    self._loop_connection = conn
-                try:
-                    payload = command.handler(self._context(prepared, conn), prepared.params)
-                except (OperationalError, DBAPIError):
-                    self._loop_connection = None
-                    conn.invalidate()
-                    raise
+            conn = self._loop_connection
+            if conn is None or conn.invalidated or conn.closed:
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                self._loop_connection = conn
+            try:
+                payload = command.handler(self._context(prepared, conn), prepared.params)
+            except (OperationalError, DBAPIError):
+                self._loop_connection = None
+                conn.invalidate()
+                raise
         except ApiError as error:
-            return self._failed(prepared.outcome, error, prepared.started)
+            return failure_outcome(error, prepared.started, prepared.outcome)
+        except Exception as exc:
+            return failure_outcome(
+                _unexpected(exc, command.name), prepared.started, prepared.outcome
+            )
         return self._succeeded(prepared, payload)
 
     def _context(self, prepared: Prepared, conn: Connection) -> CallContext:
@@ -225,15 +275,6 @@ class Dispatcher:
         outcome.body = envelope.success(
             command.message, command.payload_key, payload, time.perf_counter() - prepared.started
         )
-        return outcome
-
-    @staticmethod
-    def _failed(outcome: Outcome, error: ApiError, started: float) -> Outcome:
-        if isinstance(error, _AuthFailure):
-            log.info("authentication failed: %s", error.reason)
-        outcome.body = envelope.failure(error, time.perf_counter() - started)
-        outcome.http_status = error.http_status
-        outcome.headers = error.headers
         return outcome
 
     def authenticate(self, raw: bytes, request: Envelope) -> ApiKey:

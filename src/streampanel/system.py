@@ -1,0 +1,63 @@
+"""The composition root: the running system built from settings.
+
+The one module that knows every part.  It opens the store (migrated) and the secret box,
+builds the dispatcher and the metrics, lists the background services and the routes the
+features add, and assembles the ASGI app around them.  ``streampanel serve``, the uvicorn
+factory and the tests' in-process apps all build the system here, so it is wired once:
+
+    uvicorn --factory streampanel.system:app_from_environment --workers 4
+
+Nothing imports this module but its callers (the CLI, tests): the HTTP layer and the
+features stay unaware of one another.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from streampanel.api import Dispatcher
+from streampanel.disk.service import disk_collector_service
+from streampanel.ingest.service import access_log_service
+from streampanel.metrics import Metrics
+from streampanel.runtime import Runtime, open_runtime
+from streampanel.server.app import StreampanelApp, create_app
+from streampanel.service import Service, ServiceContext
+from streampanel.settings import Settings
+from streampanel.uploads.service import upload_worker_service
+from streampanel.viewers import push as viewer_push
+from streampanel.viewers.service import viewer_collectors_service, viewer_purge_service
+from streampanel.web import routes as web_routes
+
+
+def background_services(settings: Settings) -> list[Service]:
+    """What runs beside the API in one process, unless ``background_services`` is off
+    (scale-out: workers and collectors run elsewhere)."""
+    if not settings.background_services:
+        return []
+    return [
+        viewer_collectors_service,
+        viewer_purge_service,
+        upload_worker_service,
+        disk_collector_service,
+        access_log_service,
+    ]
+
+
+def feature_routes(context: ServiceContext, dispatcher: Dispatcher) -> list[BaseRoute]:
+    """The routes beside the API: the viewer push route, the docs and the panel."""
+    return [*viewer_push.routes(context), *web_routes.routes(context, dispatcher)]
+
+
+def build_app(runtime: Runtime, settings: Settings | None = None) -> StreampanelApp:
+    """The whole app on an open store; ``settings`` replace the runtime's (tests)."""
+    settings = settings or runtime.settings
+    context = ServiceContext(settings, runtime.engine, runtime.box, Metrics())
+    dispatcher = Dispatcher(settings, runtime.engine, runtime.box)
+    return create_app(
+        context, dispatcher, background_services(settings), feature_routes(context, dispatcher)
+    )
+
+
+def app_from_environment() -> StreampanelApp:
+    """The uvicorn factory: settings from the environment, the store opened and migrated."""
+    return build_app(open_runtime(Settings()))
