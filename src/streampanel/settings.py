@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from streampanel.ingest.format_names import NGINX_COMBINED, format_name
+
+# An access-log format's name (streampanel.ingest.format_names); a spelling of earlier
+# versions is read as today's, with a line in the log.
+LogFormat = Annotated[str, AfterValidator(format_name)]
 
 
 def _default_data_dir() -> Path:
@@ -37,7 +44,7 @@ class HlsCollectorSettings(BaseModel):
 
     server: str
     log: Path
-    format: str = "combined"
+    format: LogFormat = NGINX_COMBINED  # or nginx-json
     window: int = 60
     interval: int = 60
     vhost: str = "_defaultVHost_"
@@ -49,7 +56,7 @@ class AccessLogSettings(BaseModel):
 
     server: str
     path: Path
-    format: str = "nginx-combined"
+    format: LogFormat = NGINX_COMBINED  # or nginx-json, wowza
 
 
 class Settings(BaseSettings):
