@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from streampanel.cli.output import console, fail, user_errors
+from streampanel.ingest.format_names import NGINX_COMBINED, REQUEST_FORMATS
 from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 from streampanel.viewers.collector import RtmpCollector
@@ -55,7 +56,9 @@ def viewers(
 def hls(
     server: str = typer.Option(..., "--server", help="Server name (created on first sight)."),
     log: Path = typer.Option(..., "--log", help="Access log of the server's HLS requests."),
-    log_format: str = typer.Option("combined", "--format", help="combined or json."),
+    log_format: str = typer.Option(
+        NGINX_COMBINED, "--format", help=f"Log format: {' or '.join(REQUEST_FORMATS)}."
+    ),
     window: int = typer.Option(60, "--window", help="Seconds a fetch keeps a viewer counted."),
     interval: int = typer.Option(60, "--interval", help="Seconds between snapshots."),
     once: bool = typer.Option(
