@@ -22,6 +22,7 @@ from rich.progress import (
 )
 
 from streampanel.cli.output import console, err_console, fail, print_json, print_rows, user_errors
+from streampanel.ingest.format_names import FORMATS, NGINX_COMBINED
 from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
 
     from streampanel.ingest.pipeline import FileReport
 
-# The formats and the pipeline (polars) load when a log is ingested, not with every
-# streampanel command.
-FORMAT_NAMES = ("nginx-combined", "nginx-json", "wowza")
 DEFAULT_BLOCK_MIB = 24.0
 
 app = typer.Typer(help="Ingest access logs into usage totals.", no_args_is_help=True)
@@ -148,9 +146,7 @@ def access_log(
         "--server",
         help="The server that wrote the log (known to the store, or see --create-server).",
     ),
-    fmt: str = typer.Option(
-        "nginx-combined", "--format", help=f"Log format: {', '.join(FORMAT_NAMES)}."
-    ),
+    fmt: str = typer.Option(NGINX_COMBINED, "--format", help=f"Log format: {', '.join(FORMATS)}."),
     follow: bool = typer.Option(
         False, "--follow", help="Keep reading the file as it grows, across rotations."
     ),
@@ -168,11 +164,9 @@ def access_log(
     ),
 ) -> None:
     """Add a log's traffic to the per-day usage totals, exactly once per line."""
-    from streampanel.ingest.formats import FORMATS
     from streampanel.ingest.pipeline import DEFAULT_BLOCK_BYTES, ConcurrentIngest, Ingester
 
     assert DEFAULT_BLOCK_MIB * (1 << 20) == DEFAULT_BLOCK_BYTES
-    assert set(FORMAT_NAMES) == set(FORMATS)
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if follow and (len(files) != 1 or files[0] == "-"):
@@ -240,6 +234,6 @@ def access_log(
     if hopeless:
         fail(
             f"every line of {', '.join(r.path for r in hopeless)} was rejected as {fmt}: choose "
-            f"the log's format with --format {'|'.join(FORMAT_NAMES)} (the rejected lines are "
+            f"the log's format with --format {'|'.join(FORMATS)} (the rejected lines are "
             f"kept in {hopeless[0].rejects_path})"
         )
