@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streampanel.api import Dispatcher, failure_outcome
+from streampanel.asgi import Receive, Scope, Send
 from streampanel.errors import TransportError
 from streampanel.protocol import envelope
-from streampanel.server.endpoint import API_PATHS, ApiEndpoint, Receive, Scope, Send
+from streampanel.server.endpoint import API_PATHS, ApiEndpoint
 from streampanel.service import Service, ServiceContext
 
 log = logging.getLogger("streampanel.access")

@@ -11,21 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from streampanel.api import Dispatcher, Outcome, failure_outcome
-from streampanel.errors import ApiError, MethodNotAllowed, PayloadTooLarge, TransportError
+from streampanel.asgi import ClientGone, Receive, Scope, Send, read_body
+from streampanel.errors import ApiError, MethodNotAllowed, TransportError
 from streampanel.metrics import Metrics
 from streampanel.protocol import envelope
 from streampanel.server.body import extract_json_text
 
 log = logging.getLogger("streampanel.access")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 API_PATHS = frozenset({"/stable/", "/stable", "/dev/", "/dev"})
 
@@ -33,10 +27,6 @@ API_PATHS = frozenset({"/stable/", "/stable", "/dev/", "/dev"})
 # triple it); the JSON text itself is limited exactly afterwards.
 _FORM_OVERHEAD_FACTOR = 3
 _FORM_OVERHEAD_BYTES = 64 * 1024
-
-
-class _ClientGone(Exception):
-    """The client disconnected before its body arrived: nobody to answer."""
 
 
 async def send_envelope(send: Send, outcome: Outcome) -> None:
@@ -76,7 +66,7 @@ class ApiEndpoint:
             outcome = await self.dispatcher.run(self.dispatcher.prepare(text, started))
         except ApiError as error:
             outcome = failure_outcome(error, started)
-        except _ClientGone:
+        except ClientGone:
             return
         except Exception:
             # Whatever went wrong, the client gets an envelope, never a traceback.
@@ -107,21 +97,5 @@ class ApiEndpoint:
         if scope["method"] != "POST":
             raise MethodNotAllowed(headers={"Allow": "POST"})
         content_type, declared = _body_headers(scope)
-        limit = self.body_limit
-        if declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(f"Request body larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"Request body larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        body = await read_body(receive, declared, self.body_limit)
         return extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)
