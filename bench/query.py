@@ -38,7 +38,8 @@ def fill(env: dict[str, str], days: int, server_count: int, app_count: int) -> t
     from streampanel.store import accounts
     from streampanel.store.engine import write_transaction
 
-    runtime = open_runtime(Settings())
+    # This process is the deployment's `streampanel migrate` step.
+    runtime = open_runtime(Settings(migrate_on_start=True))
     with write_transaction(runtime.engine) as conn:
         accounts.create_account(conn, 1, "bench")
         key, secret = accounts.create_api_key(conn, runtime.box, 1)

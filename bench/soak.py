@@ -77,8 +77,12 @@ def main() -> None:
             # Generous limits: this measures the server, not the limiter's refusals (the
             # shared PostgreSQL bucket is still taken on every request).
             env["STREAMPANEL_RATE_LIMIT_PER_SECOND"] = "1000000"
+            # This process is the deployment's `streampanel migrate` step.
             settings = Settings(
-                data_dir=data_dir, database_url=url, master_key=env["STREAMPANEL_MASTER_KEY"]
+                data_dir=data_dir,
+                database_url=url,
+                master_key=env["STREAMPANEL_MASTER_KEY"],
+                migrate_on_start=True,
             )
             runtime = open_runtime(settings)
             started = time.time()

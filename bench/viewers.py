@@ -142,6 +142,7 @@ def run_store(kind: str, args: argparse.Namespace, postgres_url: str | None) -> 
             data_dir=data_dir,
             database_url=postgres_url or "",
             master_key=env["STREAMPANEL_MASTER_KEY"],
+            migrate_on_start=True,  # this process is the deployment's `streampanel migrate`
         )
         print(
             f"\n[{kind}] loading {args.servers} servers × {args.streams} streams × "

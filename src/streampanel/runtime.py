@@ -1,4 +1,5 @@
-"""Opening what every entry point needs: the settings' store, migrated, and the secret box."""
+"""Opening what every entry point needs: the settings' store, at this code's schema, and the
+secret box holding the store's master key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from sqlalchemy import Engine
 
 from streampanel.secretbox import SecretBox, load_secret_box
 from streampanel.settings import Settings
-from streampanel.store.engine import create_store_engine, migrate
+from streampanel.store.engine import create_store_engine
+from streampanel.store.keycheck import ensure_master_key
+from streampanel.store.schema import migrate_schema, wait_for_schema
 
 
 @dataclass
@@ -21,9 +24,23 @@ class Runtime:
         self.engine.dispose()
 
 
-def open_runtime(settings: Settings, *, migrate_schema: bool = True) -> Runtime:
+def open_runtime(settings: Settings) -> Runtime:
+    """The store and secret box, once the schema is this code's (migrated when the settings
+    allow it, else waited for) and the master key is the store's.
+
+    Raises ``StoreRefused`` (schema of another release, another master key) and
+    ``MasterKeyMissing``, each with a one-line message.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_store_engine(settings.resolved_database_url)
-    if migrate_schema:
-        migrate(engine)
-    return Runtime(settings, engine, load_secret_box(settings))
+    try:
+        box = load_secret_box(settings)
+        if settings.migrates_on_start:
+            migrate_schema(engine)
+        else:
+            wait_for_schema(engine, settings.schema_wait_seconds)
+        ensure_master_key(engine, box)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Runtime(settings, engine, box)

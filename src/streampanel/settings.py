@@ -70,11 +70,25 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
-    # Master key for secrets at rest (urlsafe base64 of 32 bytes); empty means a 0600 key
-    # file in data_dir, created on first run.
+    # Master key for secrets at rest (urlsafe base64 of 32 bytes), or a 0600 file holding
+    # it; neither means data_dir/master.key, created on first run on a SQLite store only
+    # (every process of a PostgreSQL store must be given the same key).
     master_key: SecretStr | None = None
+    master_key_file: Path | None = None
     demo: bool = False
     log_level: str = "info"
+    # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); empty believes none,
+    # so a client cannot choose the address it is logged and rate-limited under.
+    forwarded_allow_ips: str = ""
+
+    # Schema: whether this process may bring the schema to its own revision at start.  Unset
+    # means yes on SQLite (one machine; an exclusive transaction serialises it) and in demo
+    # mode, no on PostgreSQL, where `streampanel migrate` is the one step that runs DDL.  A
+    # process that does not migrate waits up to schema_wait_seconds for the schema to reach
+    # its revision.
+    migrate_on_start: bool | None = None
+    schema_wait_seconds: float = 60.0
 
     # Protocol
     timestamp_window: int = 300
@@ -158,5 +172,7 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'streampanel.db'}"
 
     @property
-    def master_key_file(self) -> Path:
-        return self.data_dir / "master.key"
+    def migrates_on_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.demo or self.resolved_database_url.startswith("sqlite")

@@ -27,6 +27,13 @@ def ingest(runtime: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def error_text(result: subprocess.CompletedProcess[str]) -> str:
+    """stderr after its first line, which names the store."""
+    store_line, _, rest = result.stderr.strip().partition("\n")
+    assert store_line.startswith("store: "), result.stderr
+    return rest
+
+
 def server_names(runtime: Runtime) -> list[str]:
     with runtime.engine.connect() as conn:
         return [row["name"] for row in accounts.list_servers(conn)]
@@ -40,7 +47,7 @@ def test_an_unknown_server_is_refused_with_a_hint(
         accounts.create_server(conn, "EDGE1")
     result = ingest(runtime, "--server", "EDG1", str(FIXTURES / "combined.log"))
     assert result.returncode != 0
-    message = result.stderr.strip()
+    message = error_text(result)
     # One line however narrow the terminal, naming the fix and the likely intended name.
     assert len(message.splitlines()) == 1, message
     assert "unknown server 'EDG1'" in message
@@ -72,7 +79,7 @@ def test_a_file_whose_every_line_is_rejected_fails(
     # A Wowza log read as nginx combined: not one line parses.
     result = ingest(runtime, "--server", "EDGE1", "--create-server", str(FIXTURES / "wowza.log"))
     assert result.returncode != 0
-    message = result.stderr.strip()
+    message = error_text(result)
     assert len(message.splitlines()) == 1, message
     assert f"every line of {FIXTURES / 'wowza.log'} was rejected as nginx-combined" in message
     assert "--format nginx-combined|nginx-json|wowza" in message

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.slow
 def outage_setup(tmp_path: Path) -> Iterator[tuple[ThrowawayPostgres, LiveServer, Client]]:
     cluster = ThrowawayPostgres()
     url = cluster.start()
-    settings = Settings(data_dir=tmp_path, database_url=url, master_key=MASTER_KEY)
+    settings = Settings(
+        data_dir=tmp_path, database_url=url, master_key=MASTER_KEY, migrate_on_start=True
+    )
     runtime = open_runtime(settings)
     with write_transaction(runtime.engine) as conn:
         accounts.create_account(conn, 158, "outage")

@@ -12,13 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from streampanel.runtime import Runtime
-from streampanel.store.engine import (
-    SCHEMA_HEADS,
-    alembic_config,
-    create_store_engine,
-    migrate,
-    schema_is_current,
-)
+from streampanel.store.engine import SCHEMA_HEADS, alembic_config, create_store_engine
+from streampanel.store.schema import migrate_schema, schema_is_current
 from streampanel.store.tables import metadata
 
 
@@ -47,7 +42,7 @@ def test_store_behind_the_heads_is_upgraded(tmp_path: Path) -> None:
         command.upgrade(alembic_config(engine), "0001")
         assert not schema_is_current(engine)
 
-        migrate(engine)
+        migrate_schema(engine)
 
         assert schema_is_current(engine)
         with engine.connect() as conn:

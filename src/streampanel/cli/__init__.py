@@ -24,6 +24,7 @@ COMMANDS = {
     "serve": "streampanel.cli.serve:serve",
     "demo": "streampanel.cli.serve:demo",
     "worker": "streampanel.cli.worker:worker",
+    "migrate": "streampanel.cli.migrate:migrate",
     "admin": "streampanel.cli.admin:app",
     "collect": "streampanel.cli.collect:app",
     "docs": "streampanel.cli.docs:app",

@@ -8,10 +8,11 @@ from contextlib import contextmanager
 import typer
 from sqlalchemy import Connection
 
-from streampanel.cli import destinations
+from streampanel.cli import destinations, master_key
 from streampanel.cli.ingest_token import ingest_token
 from streampanel.cli.output import console, fail, print_record, print_rows, user_errors
-from streampanel.runtime import Runtime, open_runtime
+from streampanel.cli.store import open_store
+from streampanel.runtime import Runtime
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
@@ -35,6 +36,7 @@ app.add_typer(server_app, name="server")
 app.add_typer(storage_app, name="storage-user")
 server_app.command("ingest-token")(ingest_token)
 app.add_typer(destinations.app, name="destination")
+app.add_typer(master_key.app, name="master-key")
 
 CdnOption = typer.Option(..., "--cdn", help="The account's CDN id.")
 
@@ -42,7 +44,7 @@ CdnOption = typer.Option(..., "--cdn", help="The account's CDN id.")
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     with user_errors():
-        rt = open_runtime(Settings())
+        rt = open_store(Settings())
         try:
             yield rt
         finally:

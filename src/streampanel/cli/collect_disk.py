@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from streampanel.cli.output import console, fail, print_json, print_rows, user_errors
+from streampanel.cli.store import open_store
 from streampanel.disk import collect
-from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 
 
@@ -27,7 +27,7 @@ def disk(
         chosen = list(roots or settings.storage_roots)
         if not chosen:
             fail("no storage roots: set STREAMPANEL_STORAGE_ROOTS or pass --root")
-        runtime = open_runtime(settings)
+        runtime = open_store(settings)
         try:
             report = collect(runtime.engine, chosen)
         finally:

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from streampanel.cli.output import console, fail, user_errors
+from streampanel.cli.store import open_store
 from streampanel.ingest.format_names import NGINX_COMBINED, REQUEST_FORMATS
-from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 from streampanel.viewers.collector import RtmpCollector
 from streampanel.viewers.hls_collector import HlsCollector
@@ -34,7 +34,7 @@ def viewers(
 ) -> None:
     """Poll nginx-rtmp's /stat and store live viewers per stream (players only)."""
     with user_errors():
-        runtime = open_runtime(Settings())
+        runtime = open_store(Settings())
     try:
         collector = RtmpCollector(runtime.engine, server, nginx_rtmp, vhost, interval)
         if once:
@@ -73,7 +73,7 @@ def hls(
 ) -> None:
     """Derive HLS viewers (distinct clients per stream in a sliding window) from an access log."""
     with user_errors():
-        runtime = open_runtime(Settings())
+        runtime = open_store(Settings())
         collector = HlsCollector(
             runtime.engine, server, log, log_format, vhost, window, interval, path_pattern
         )

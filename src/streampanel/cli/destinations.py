@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from streampanel.cli.output import console, fail, print_record, user_errors
-from streampanel.runtime import open_runtime
+from streampanel.cli.store import open_store
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store import uploads as store
@@ -24,7 +24,7 @@ CdnOption = typer.Option(..., "--cdn", help="The account's CDN id.")
 
 def _save(cdn: int, kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> None:
     with user_errors():
-        runtime = open_runtime(Settings())
+        runtime = open_store(Settings())
         try:
             with write_transaction(runtime.engine) as conn:
                 if accounts.get_account(conn, cdn) is None:
@@ -92,7 +92,7 @@ def set_youtube(
 def show(cdn: int = CdnOption) -> None:
     """The account's destinations; secrets are shown only as 'set'."""
     with user_errors():
-        runtime = open_runtime(Settings())
+        runtime = open_store(Settings())
         try:
             with runtime.engine.connect() as conn:
                 rows = store.list_destinations(conn, cdn)
@@ -112,7 +112,7 @@ def remove(kind: str = typer.Argument(..., help="s3 or youtube"), cdn: int = Cdn
     if stored_kind is None:
         fail("kind must be s3 or youtube")
     with user_errors():
-        runtime = open_runtime(Settings())
+        runtime = open_store(Settings())
         try:
             with write_transaction(runtime.engine) as conn:
                 removed = store.delete_destination(conn, cdn, stored_kind)

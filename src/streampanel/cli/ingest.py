@@ -22,8 +22,8 @@ from rich.progress import (
 )
 
 from streampanel.cli.output import console, err_console, fail, print_json, print_rows, user_errors
+from streampanel.cli.store import open_store
 from streampanel.ingest.format_names import FORMATS, NGINX_COMBINED
-from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def access_log(
         fail("--follow takes exactly one file (not standard input)")
     with user_errors():
         settings = Settings()
-        runtime = open_runtime(settings)
+        runtime = open_store(settings)
     if not create_server:
         try:
             _require_server(runtime.engine, server)

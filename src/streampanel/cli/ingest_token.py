@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from streampanel.cli.output import print_record, user_errors
-from streampanel.runtime import open_runtime
+from streampanel.cli.store import open_store
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
@@ -19,7 +19,7 @@ def ingest_token(
 ) -> None:
     """Issue a new push-route token for a server, replacing its previous one."""
     with user_errors():
-        runtime = open_runtime(Settings())
+        runtime = open_store(Settings())
         try:
             with write_transaction(runtime.engine) as conn:
                 server_id = accounts.get_or_create_server(conn, name, location)

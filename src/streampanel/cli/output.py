@@ -63,8 +63,12 @@ def user_errors() -> Iterator[None]:
     """Turn expected failures into one clean line on stderr."""
     from sqlalchemy.exc import IntegrityError, OperationalError
 
+    from streampanel.store import StoreRefused
+
     try:
         yield
+    except StoreRefused as exc:
+        fail(str(exc))
     except IntegrityError as exc:
         fail(f"already exists or conflicts with existing data ({exc.orig})")
     except OperationalError as exc:

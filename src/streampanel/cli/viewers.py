@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from streampanel.cli.output import console, user_errors
-from streampanel.runtime import open_runtime
+from streampanel.cli.store import open_store
 from streampanel.settings import Settings
 from streampanel.viewers.purge import purge_expired
 
@@ -28,7 +28,7 @@ def purge(
     """Delete live-viewer rows older than the retention now (the server does it hourly)."""
     with user_errors():
         settings = Settings()
-        runtime = open_runtime(settings)
+        runtime = open_store(settings)
         try:
             days = (
                 older_than_days if older_than_days is not None else settings.viewer_retention_days

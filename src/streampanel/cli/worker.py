@@ -9,7 +9,7 @@ import typer
 
 from streampanel.cli.logs import configure_logging
 from streampanel.cli.output import console, user_errors
-from streampanel.runtime import open_runtime
+from streampanel.cli.store import open_store
 from streampanel.settings import Settings
 from streampanel.uploads.worker import Worker
 
@@ -26,7 +26,7 @@ def worker(
     with user_errors():
         settings = Settings()
         configure_logging(settings.log_level)
-        runtime = open_runtime(settings)
+        runtime = open_store(settings)
     upload_worker = Worker(
         settings, runtime.engine, runtime.box, concurrency=concurrency, burst=burst
     )

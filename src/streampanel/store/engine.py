@@ -1,13 +1,15 @@
-"""Engines for SQLite (embedded, WAL) and PostgreSQL (scale-out), and schema migration."""
+"""Engines for SQLite (embedded, WAL) and PostgreSQL (scale-out).
+
+Reading and changing the schema's version is ``streampanel.store.schema``'s job.
+"""
 
 from __future__ import annotations
 
-import logging
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -16,7 +18,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision of every feature branch in migrations/versions: what ``alembic_version``
 # holds once the schema is current.  tests/store/test_migrations.py checks it against
 # Alembic's own reading of the scripts, so a new migration must be added here too.
-SCHEMA_HEADS = frozenset({"0002", "0003", "0004", "0005", "0006", "0007"})
+SCHEMA_HEADS = frozenset({"0002", "0003", "0004", "0005", "0006", "0007", "0008"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,6 +66,19 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def store_label(url: str) -> str:
+    """Which store ``url`` names, fit to print: the SQLite file's path, or the server and
+    database without password, driver or query options (which may hold TLS key passwords)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"{parsed.database or ':memory:'} (SQLite)"
+    user = f"{parsed.username}@" if parsed.username else ""
+    # A Unix socket directory comes as the query's host (psycopg's convention).
+    host = parsed.host or str(parsed.query.get("host", "localhost"))
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.get_backend_name()}://{user}{host}{port}/{parsed.database}"
+
+
 def alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
@@ -71,31 +86,3 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
     return config
-
-
-def schema_is_current(engine: Engine) -> bool:
-    """Whether the store already stands at ``SCHEMA_HEADS`` (two small reads, no Alembic)."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return False
-        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
-        return set(versions) == SCHEMA_HEADS
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision of every feature branch."""
-    # Every command opens the store through here, and importing Alembic costs ~0.2 s of
-    # start-up: it is loaded only when there is something to upgrade.
-    if schema_is_current(engine):
-        return
-    # Alembic announces each plugin (on import) and each revision at INFO: a dozen lines on a
-    # fresh store's first start that say nothing to an operator. Its warnings still show.
-    alembic_logger = logging.getLogger("alembic")
-    previous_level = alembic_logger.level
-    alembic_logger.setLevel(logging.WARNING)
-    try:
-        from alembic import command
-
-        command.upgrade(alembic_config(engine), "heads")
-    finally:
-        alembic_logger.setLevel(previous_level)

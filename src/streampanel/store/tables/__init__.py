@@ -6,6 +6,7 @@ so ``metadata`` is complete wherever it is used (migrations checks, test truncat
 
 from streampanel.store.tables import (  # noqa: F401
     agents,
+    keycheck,
     ratelimits,
     tickets,
     uploads,

@@ -1,0 +1,23 @@
+"""Opening the store for a CLI command, saying first which store it is.
+
+An unset ``STREAMPANEL_DATABASE_URL`` quietly means the SQLite file in the data directory;
+one stderr line per command (``store: ...``, never a password) makes that visible.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from streampanel.runtime import Runtime, open_runtime
+from streampanel.settings import Settings
+from streampanel.store.engine import store_label
+
+
+def announce_store(settings: Settings) -> None:
+    typer.echo(f"store: {store_label(settings.resolved_database_url)}", err=True)
+
+
+def open_store(settings: Settings) -> Runtime:
+    """The command's runtime on the settings' store (migrated or waited for, key checked)."""
+    announce_store(settings)
+    return open_runtime(settings)
