@@ -13,16 +13,21 @@ features stay unaware of one another.
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.routing import BaseRoute
 
 from streampanel.api import Dispatcher
 from streampanel.disk.service import disk_collector_service
 from streampanel.ingest.service import access_log_service
+from streampanel.intake import routes as intake_routes
 from streampanel.metrics import Metrics
 from streampanel.runtime import Runtime, open_runtime
 from streampanel.server.app import StreampanelApp, create_app
+from streampanel.server.readiness import readiness_route
 from streampanel.service import Service, ServiceContext
 from streampanel.settings import Settings
+from streampanel.store.readiness import unready_reason
 from streampanel.uploads.service import upload_worker_service
 from streampanel.viewers import push as viewer_push
 from streampanel.viewers.service import viewer_collectors_service, viewer_purge_service
@@ -44,8 +49,14 @@ def background_services(settings: Settings) -> list[Service]:
 
 
 def feature_routes(context: ServiceContext, dispatcher: Dispatcher) -> list[BaseRoute]:
-    """The routes beside the API: the viewer push route, the docs and the panel."""
-    return [*viewer_push.routes(context), *web_routes.routes(context, dispatcher)]
+    """The routes beside the API: readiness, the viewer push route, the agents' intake, the
+    docs and the panel."""
+    return [
+        readiness_route(partial(unready_reason, context.engine, context.box)),
+        *viewer_push.routes(context),
+        *intake_routes.routes(context),
+        *web_routes.routes(context, dispatcher),
+    ]
 
 
 def build_app(runtime: Runtime, settings: Settings | None = None) -> StreampanelApp:
