@@ -175,3 +175,11 @@ def test_follow_reads_only_new_lines_and_survives_rotation(
     collector.tick(now=NOW + 400)
     assert livedetailed(runtime, creds, app="demo-live", url="*", now=NOW + 400) == []
     collector.close()
+
+
+def test_collector_takes_the_ingest_format_names(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    assert HlsCollector(runtime.engine, "HML", log, "json").log_format == "nginx-json"
+    assert HlsCollector(runtime.engine, "HML", log).log_format == "nginx-combined"
+    with pytest.raises(ValueError, match="per session event"):
+        HlsCollector(runtime.engine, "HML", log, "wowza")
