@@ -4,6 +4,7 @@ its master key by itself."""
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -52,6 +53,29 @@ def test_fresh_data_dir_gets_a_migrated_sqlite_store(tmp_path: Path) -> None:
     assert {"accounts", "api_keys", "applications", "alembic_version"} <= tables
     key_file = data_dir / "master.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_busy_port_is_reported_before_anything_else(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPANEL_")}
+    env["STREAMPANEL_DATA_DIR"] = str(data_dir)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "streampanel", "serve", "--demo", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Nothing happened before: no store created, no demo data, no "listening on".
+    assert result.stdout == ""
+    assert not (data_dir / "streampanel.db").exists()
 
 
 def test_demo_warns_beyond_loopback() -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
+import socket
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from streampanel.cli.logs import configure_logging
-from streampanel.cli.output import console, err_console, user_errors
+from streampanel.cli.output import console, err_console, fail, user_errors
 from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 from streampanel.system import build_app
@@ -33,6 +37,28 @@ def demo_warning(host: str) -> str | None:
     )
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything else happens: a busy port is reported
+    at once (not after the store is migrated and the demo data rebuilt), and uvicorn is
+    handed this socket, so no other process can take the port in between."""
+    # As uvicorn binds: IPv6 for an address with a colon, SO_REUSEADDR for quick restarts.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"cannot listen on {host}:{port}: the port is already in use (another "
+                "streampanel, or another program); stop it or choose another with --port"
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    sock.set_inheritable(True)  # for the worker processes of --workers
+    return sock
+
+
 def serve(
     host: str = typer.Option(None, "--host", help="Listen address (default 127.0.0.1)."),
     port: int = typer.Option(None, "--port", help="Listen port (default 8080)."),
@@ -50,6 +76,8 @@ def serve(
     with user_errors():
         settings = Settings(**overrides)  # type: ignore[arg-type]
         configure_logging(settings.log_level)
+    sock = listening_socket(settings.host, settings.port)
+    with user_errors():
         runtime = open_runtime(settings)
     if settings.demo:
         from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET, setup_demo
@@ -62,22 +90,29 @@ def serve(
             f"demo account ready: cdn={DEMO_CDN} api_key={DEMO_API_KEY} secret={DEMO_SECRET}"
         )
     console.print(f"streampanel listening on http://{settings.host}:{settings.port}/stable/")
+    # The app is built here, on the open store, or by each worker process of --workers
+    # from the environment.
+    app = build_app(runtime) if workers == 1 else "streampanel.system:app_from_environment"
     if workers > 1:
         runtime.close()
-        uvicorn.run(
-            "streampanel.system:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=workers,
-            log_level=settings.log_level,
-            access_log=False,
-        )
-        return
-    app = build_app(runtime)
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        factory=workers > 1,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
     )
+    if workers > 1:
+        with contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[sock]).run()
+        return
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    if not server.started:
+        raise typer.Exit(3)  # the app failed to start (uvicorn.run's exit status)
 
 
 def demo(
