@@ -55,7 +55,7 @@ def _ready(env: Env) -> None:
     env.write("jb/videos/clip.mp4", b"0123456789")
 
 
-def test_aws_upload_queues_a_record_with_the_seed_fields(env: Env) -> None:
+def test_aws_upload_queues_a_record_with_the_documented_fields(env: Env) -> None:
     _ready(env)
     out = env.call(
         "aws.upload",
