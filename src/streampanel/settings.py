@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
-from streampanel.ingest.format_names import NGINX_COMBINED, format_name
-
-# An access-log format's name (streampanel.ingest.format_names); a spelling of earlier
-# versions is read as today's, with a line in the log.
-LogFormat = Annotated[str, AfterValidator(format_name)]
-
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "streampanel"
@@ -44,7 +36,9 @@ class HlsCollectorSettings(BaseModel):
 
     server: str
     log: Path
-    format: LogFormat = NGINX_COMBINED  # or nginx-json
+    # nginx-combined or nginx-json (streampanel.ingest.format_names; the collector reads the
+    # earlier "combined" and "json" as those, with a deprecation line in the log).
+    format: str = "nginx-combined"
     window: int = 60
     interval: int = 60
     vhost: str = "_defaultVHost_"
@@ -56,7 +50,7 @@ class AccessLogSettings(BaseModel):
 
     server: str
     path: Path
-    format: LogFormat = NGINX_COMBINED  # or nginx-json, wowza
+    format: str = "nginx-combined"  # or nginx-json, wowza
 
 
 class Settings(BaseSettings):
@@ -93,6 +87,9 @@ class Settings(BaseSettings):
     # Protocol
     timestamp_window: int = 300
     max_body_bytes: int = 1024 * 1024
+    # Largest request body of an edge agent (a block's totals: a few kilobytes for a 24 MiB
+    # block of an ordinary log, more when a log names many unknown applications).
+    intake_max_body_bytes: int = 16 * 1024 * 1024
     # Per API key token bucket: sustained requests per second and burst size (0 disables).
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, text
+from sqlalchemy import Connection, case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from streampanel.store import usage
@@ -78,6 +78,20 @@ def take_lease(
     if conn.execute(statement).first() is not None:
         return None
     return holder(conn, server_id)
+
+
+def renew_lease(
+    conn: Connection, server_id: int, agent_id: str, *, now: float, seconds: float
+) -> bool:
+    """Extend ``agent_id``'s lease (expired or not, as long as nobody took it over); False
+    when it does not hold the server.  The first statement of each of its writes: the row
+    stays locked until the write commits."""
+    result = conn.execute(
+        update(agent_leases)
+        .where(agent_leases.c.server_id == server_id, agent_leases.c.agent_id == agent_id)
+        .values(expires=now + seconds)
+    )
+    return bool(result.rowcount)
 
 
 def holder(conn: Connection, server_id: int) -> Holder | None:
