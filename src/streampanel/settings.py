@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "streampanel"
 
