@@ -1,5 +1,5 @@
-"""One name per log format: settings and collectors take the ingester's names, and read the
-HLS collector's earlier spellings as those, saying so in the log."""
+"""One name per log format: settings and collectors take the ingester's names; the HLS
+collector's earlier spellings are read as those, saying so in the log."""
 
 from __future__ import annotations
 
@@ -33,19 +33,20 @@ def test_every_format_has_one_name_and_a_parser() -> None:
 def test_earlier_spellings_are_read_with_a_deprecation_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    hls = HlsCollectorSettings(server="HML", log=Path("/var/log/hls.log"), format="json")
-    assert hls.format == "nginx-json"
-    assert HlsCollectorSettings(server="HML", log=Path("x"), format="combined").format == (
-        "nginx-combined"
-    )
+    assert format_names.format_name("json") == "nginx-json"
+    assert format_names.format_name("combined") == "nginx-combined"
     assert [r.getMessage() for r in caplog.records] == [
         "log format 'json' is deprecated: use 'nginx-json'",
         "log format 'combined' is deprecated: use 'nginx-combined'",
     ]
     caplog.clear()
-    assert HlsCollectorSettings(server="HML", log=Path("x"), format="json").format == "nginx-json"
+    assert format_names.format_name("json") == "nginx-json"
     assert caplog.records == []  # once per process
-    assert HlsCollectorSettings(server="HML", log=Path("x")).format == "nginx-combined"
-    assert AccessLogSettings(server="E", path=Path("x"), format="wowza").format == "wowza"
-    assert AccessLogSettings(server="E", path=Path("x"), format="other").format == "other"
+    for name in (*FORMATS, "other"):
+        assert format_names.format_name(name) == name
     assert caplog.records == []
+
+
+def test_settings_default_to_the_names() -> None:
+    assert HlsCollectorSettings(server="HML", log=Path("x")).format == "nginx-combined"
+    assert AccessLogSettings(server="E", path=Path("x")).format == "nginx-combined"

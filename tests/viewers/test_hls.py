@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streampanel.runtime import Runtime
+from streampanel.settings import HlsCollectorSettings
 from streampanel.store.viewers import StreamCount
 from streampanel.viewers.accesslog import hit_reader
 from streampanel.viewers.hls import Hit, HlsViewerWindow, StreamHit, stream_hit, stream_of
@@ -179,7 +180,8 @@ def test_follow_reads_only_new_lines_and_survives_rotation(
 
 def test_collector_takes_the_ingest_format_names(runtime: Runtime, tmp_path: Path) -> None:
     log = tmp_path / "access.log"
-    assert HlsCollector(runtime.engine, "HML", log, "json").log_format == "nginx-json"
+    configured = HlsCollectorSettings(server="HML", log=log, format="json")  # an older file
+    assert HlsCollector(runtime.engine, "HML", log, configured.format).log_format == "nginx-json"
     assert HlsCollector(runtime.engine, "HML", log).log_format == "nginx-combined"
     with pytest.raises(ValueError, match="per session event"):
         HlsCollector(runtime.engine, "HML", log, "wowza")
