@@ -78,6 +78,16 @@ def test_matrix_covers_every_command() -> None:
         "aws.status",
         "youtube.upload",
         "youtube.status",
+        # tests/isolation/test_sevu_isolation.py
+        "sevu.request",
+        "sevu.status",
+        "sevu.revoke",
+        "sevu.errorlog",
+        "sevu.errorcount",
+        "sevu.addstreamuser",
+        "sevu.removestreamuser",
+        "sevu.liststreamusers",
+        "sevu.retrievestreamuser",
     }
     assert set(REGISTRY) == covered, "add the new command to the isolation matrix"
 

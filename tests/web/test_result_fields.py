@@ -21,6 +21,7 @@ from streampanel.store.viewers import StreamCount
 from streampanel.viewers.snapshots import store_report
 from streampanel.web.command_docs import COMMAND_DOCS
 from tests.conftest import Credentials, MakeAccount
+from tests.tickets import data as tickets_data
 
 
 def _today() -> str:
@@ -35,13 +36,18 @@ CASES: dict[str, Any] = {
     "viewer.livedetailed": lambda jobs: {"app": "demo-live", "url": "*"},
     "aws.status": lambda jobs: {},
     "youtube.status": lambda jobs: {"id": jobs["youtube"]},
+    "sevu.status": lambda jobs: {"key": jobs["ticket"]},
+    "sevu.errorlog": lambda jobs: {"key": jobs["ticket"]},
+    "sevu.errorcount": lambda jobs: {},
+    "sevu.liststreamusers": lambda jobs: {},
+    "sevu.retrievestreamuser": lambda jobs: {"streamuser_id": jobs["streamuser"]},
 }
 
 
-def filled(runtime: Runtime, make_account: MakeAccount) -> tuple[Credentials, dict[str, int]]:
+def filled(runtime: Runtime, make_account: MakeAccount) -> tuple[Credentials, dict[str, Any]]:
     creds = make_account(158, apps=("demo-live",), storage_users=("jb",))
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    jobs = {}
+    jobs: dict[str, Any] = {}
     with write_transaction(runtime.engine) as conn:
         server = accounts.get_or_create_server(conn, "HML", "Hamilton, CA")
         usage.add_usage(conn, server, [(creds.apps["demo-live"], now.date(), 1000, 3)])
@@ -58,6 +64,7 @@ def filled(runtime: Runtime, make_account: MakeAccount) -> tuple[Credentials, di
                     "last_updated": now,
                 },
             )
+        jobs.update(tickets_data.fill(conn, creds.cdn, "demo-live", creds.apps["demo-live"], now))
     minute = int(time.time()) // 60 * 60
     store_report(
         runtime.engine,
