@@ -49,29 +49,32 @@ class LineStats:
     hls: int = 0
 
 
-@dataclass
-class HlsCollector:
-    engine: Engine
-    server: str
-    log_path: Path
-    log_format: str = NGINX_COMBINED
-    vhost: str = DEFAULT_VHOST
-    window: int = 60
-    step: int = 60
-    path_pattern: str | None = None
-    stats: LineStats = field(default_factory=LineStats)
+class HlsLogCounter:
+    """An access log's HLS viewer snapshots, not stored: the collector stores them, the edge
+    agent sends them to the centre.  ``due`` follows the log from its end (viewers now are
+    who fetches from now on), ``replay`` reads it whole."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        log_path: Path,
+        log_format: str,
+        *,
+        vhost: str = DEFAULT_VHOST,
+        window: int = 60,
+        step: int = 60,
+        path_pattern: str | None = None,
+        stats: LineStats | None = None,
+    ):
         # The formats (polars) load where a log is read, not with every command.
         from streampanel.viewers.accesslog import hit_reader
 
-        self.log_format = format_name(self.log_format)
-        self._read = hit_reader(self.log_format)
-        self._pattern = re.compile(self.path_pattern) if self.path_pattern else None
-        self._counter = HlsViewerWindow(self.vhost, self.window, self.step)
-        # What is written from now on: viewers now are who fetches from now on.
+        self.log_path = log_path
+        self.stats = stats if stats is not None else LineStats()
+        self._read = hit_reader(log_format)
+        self._pattern = re.compile(path_pattern) if path_pattern else None
+        self._counter = HlsViewerWindow(vhost, window, step)
         self._follower = Follower(
-            str(self.log_path), BLOCK_BYTES, settle_polls=_SETTLE_POLLS, start_at_end=True
+            str(log_path), BLOCK_BYTES, settle_polls=_SETTLE_POLLS, start_at_end=True
         )
 
     def _feed(self, block: bytes) -> list[HlsSnapshot]:
@@ -86,6 +89,55 @@ class HlsCollector:
                 snapshots.extend(self._counter.feed(request))
         return snapshots
 
+    def replay(self) -> list[HlsSnapshot]:
+        """The snapshots of the whole log: every step boundary it covers, and its end."""
+        snapshots: list[HlsSnapshot] = []
+        content = open_content(str(self.log_path))
+        try:
+            while block := content.read_block(BLOCK_BYTES, final=True)[0]:
+                snapshots.extend(self._feed(block))
+        finally:
+            content.close()
+        snapshots.extend(self._counter.flush())
+        return snapshots
+
+    def due(self, now: float | None = None) -> list[HlsSnapshot]:
+        """Read what the log gained; the snapshots due by ``now``."""
+        at = int(now if now is not None else time.time()) - SETTLE_SECONDS
+        snapshots: list[HlsSnapshot] = []
+        for block in self._follower.poll():
+            snapshots.extend(self._feed(block))
+        snapshots.extend(self._counter.advance(at))
+        return snapshots
+
+    def close(self) -> None:
+        self._follower.close()
+
+
+@dataclass
+class HlsCollector:
+    engine: Engine
+    server: str
+    log_path: Path
+    log_format: str = NGINX_COMBINED
+    vhost: str = DEFAULT_VHOST
+    window: int = 60
+    step: int = 60
+    path_pattern: str | None = None
+    stats: LineStats = field(default_factory=LineStats)
+
+    def __post_init__(self) -> None:
+        self.log_format = format_name(self.log_format)
+        self.counter = HlsLogCounter(
+            self.log_path,
+            self.log_format,
+            vhost=self.vhost,
+            window=self.window,
+            step=self.step,
+            path_pattern=self.path_pattern,
+            stats=self.stats,
+        )
+
     def _store(self, snapshots: list[HlsSnapshot]) -> RecordResult:
         return store_reports(
             self.engine,
@@ -97,27 +149,15 @@ class HlsCollector:
 
     def replay(self) -> tuple[int, RecordResult]:
         """Read the whole log; returns (snapshots, stored rows)."""
-        snapshots: list[HlsSnapshot] = []
-        content = open_content(str(self.log_path))
-        try:
-            while block := content.read_block(BLOCK_BYTES, final=True)[0]:
-                snapshots.extend(self._feed(block))
-        finally:
-            content.close()
-        snapshots.extend(self._counter.flush())
+        snapshots = self.counter.replay()
         return len(snapshots), self._store(snapshots)
 
     def tick(self, now: float | None = None) -> RecordResult:
         """Read what the log gained and store the snapshots due by ``now``."""
-        at = int(now if now is not None else time.time()) - SETTLE_SECONDS
-        snapshots: list[HlsSnapshot] = []
-        for block in self._follower.poll():
-            snapshots.extend(self._feed(block))
-        snapshots.extend(self._counter.advance(at))
-        return self._store(snapshots)
+        return self._store(self.counter.due(now))
 
     def close(self) -> None:
-        self._follower.close()
+        self.counter.close()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
