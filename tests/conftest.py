@@ -8,6 +8,7 @@ local run to SQLite.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,18 @@ def store_settings(
     return Settings(
         data_dir=data_dir, database_url=url, master_key=MASTER_KEY, migrate_on_start=True
     )
+
+
+_empty_store_names = itertools.count()
+
+
+@pytest.fixture
+def empty_store_url(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A store of the session's kind with no schema at all (for how processes meet one)."""
+    if store_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    server_url = request.getfixturevalue("postgres_server_url")
+    return _fresh_postgres_database(server_url, f"streampanel_empty_{next(_empty_store_names)}")
 
 
 @pytest.fixture(scope="session")
