@@ -24,6 +24,7 @@ COMMANDS = {
     "serve": "streampanel.cli.serve:serve",
     "demo": "streampanel.cli.serve:demo",
     "worker": "streampanel.cli.worker:worker",
+    "agent": "streampanel.cli.agent:app",
     "migrate": "streampanel.cli.migrate:migrate",
     "admin": "streampanel.cli.admin:app",
     "collect": "streampanel.cli.collect:app",

@@ -1,0 +1,301 @@
+"""Reading an access log into the spool: the same block reader and format parsers as
+``streampanel ingest``, with the spool where ingest has the store.
+
+Each configured log is followed like ``tail -F`` (across rotations: the old file is read to
+its end once it stops growing).  A file is known by the hash of its first bytes, as the
+centre knows it; the agent resumes a file it has read before where its spool says, and asks
+the centre where to start on a file it has not seen.  After a restart, files of the log
+that were rotated away before they were read to their end are looked for beside it (a
+renamed ``access.log.1`` or a compressed ``access.log.2.gz``) and finished first.
+
+Rejected lines stay on the edge, in ``STATE_DIR/rejects/``; only their count crosses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from streampanel.agent.central import CentralError, Refused, Unreachable
+from streampanel.agent.config import AccessLog, AgentConfig
+from streampanel.agent.failpoints import Failpoints
+from streampanel.agent.link import Link
+from streampanel.agent.metrics import AgentMetrics
+from streampanel.agent.session import Session
+from streampanel.agent.spool import LocalSource, OffsetMoved, Spool
+from streampanel.ingest.checkpoints import RejectsFile, fingerprint
+from streampanel.ingest.formats import make_parser
+from streampanel.ingest.formats.common import BlockResult
+from streampanel.ingest.pipeline import follow_file, read_blocks
+from streampanel.ingest.source import Content, open_content
+from streampanel.store.usage import Source
+from streampanel.uploads.backoff import delay
+
+log = logging.getLogger("streampanel.agent")
+
+
+class LogReader:
+    def __init__(
+        self,
+        config: AgentConfig,
+        access_log: AccessLog,
+        *,
+        spool: Spool,
+        session: Session,
+        link: Link,
+        failpoints: Failpoints,
+        metrics: AgentMetrics,
+        wake: threading.Event,
+    ):
+        self.config = config
+        self.access_log = access_log
+        self.key = str(access_log.path)
+        self.spool = spool
+        self.session = session
+        self.link = link
+        self.failpoints = failpoints
+        self.metrics = metrics
+        self.wake = wake
+
+    def run(self, stop: threading.Event, *, follow: bool = True) -> None:
+        """Read the log into the spool: until ``stop`` when following, else to its end."""
+        self._finish_rotated(stop)
+        if follow:
+            follow_file(
+                self.key,
+                lambda content: self._read(content, stop, follow_path=self.key),
+                stop,
+                self.config.poll_seconds,
+            )
+            return
+        while not stop.is_set():
+            try:
+                content = open_content(self.key)
+            except FileNotFoundError:
+                return
+            try:
+                if not content.head or self._read(content, stop, follow_path=None):
+                    return
+            finally:
+                content.close()
+
+    # -- one file -------------------------------------------------------------------------
+
+    def _read(self, content: Content, stop: threading.Event, follow_path: str | None) -> bool:
+        """Read ``content`` from where its file stands (again from the start of the file
+        when the centre moved that, see ``Sender``); True unless the file went away."""
+        current = content
+        try:
+            while not self._read_once(current, stop, follow_path):
+                if current is not content:
+                    current.close()
+                try:
+                    current = open_content(content.name)
+                except OSError:
+                    return False
+            return True
+        finally:
+            if current is not content:
+                current.close()
+
+    def _read_once(self, content: Content, stop: threading.Event, follow_path: str | None) -> bool:
+        """Read ``content`` from where its file stands; False when that moved meanwhile (its
+        spooled blocks were dropped after an offset conflict) and it must be opened anew."""
+        source = self._source_for(content, stop)
+        if source is None:
+            return True
+        file_id = content.file_id
+        self.spool.seen_at(
+            source.id,
+            os.path.abspath(content.name),
+            file_id.device if file_id else None,
+            file_id.inode if file_id else None,
+        )
+        reached = content.skip(source.read_offset)
+        if reached < source.read_offset:
+            log.warning(
+                "%s is shorter (%d bytes) than what was read of it (%d): not read",
+                content.name,
+                reached,
+                source.read_offset,
+            )
+            stop.wait(self.config.poll_seconds)
+            return True
+        # The file has grown past the head it was first known by: its identity widens.
+        widened = content.head if len(content.head) > source.head_len else None
+        parser = make_parser(self.access_log.format, self.config.app_pattern, source.read_state)
+        rejects = RejectsFile(
+            self.config.state_dir / "rejects", self.config.server, _as_checkpoint(source)
+        )
+        position = source.read_offset
+
+        def commit(end: int, result: BlockResult, state: str) -> None:
+            nonlocal position, widened
+            body: dict[str, Any] = {
+                "lines": result.lines,
+                "rejected": len(result.rejects),
+                "state": state,
+                "identity": (
+                    {"fingerprint": fingerprint(widened), "head_len": len(widened)}
+                    if widened is not None
+                    else None
+                ),
+                "totals": [
+                    [day.isoformat(), app, int(sent), int(requests)]
+                    for day, app, sent, requests in result.totals.iter_rows()
+                ],
+            }
+            rejects_length = rejects.append(result.rejects)
+            self.spool.add_block(
+                source.id, position, end, body, rejects_length=rejects_length, widened=widened
+            )
+            self.metrics.lines_read.inc(result.lines)
+            position, widened = end, None
+            self.failpoints.hit("spooled")
+            self.wake.set()
+
+        def idle() -> None:
+            # The sender resets a file's read offset after an offset conflict: start over.
+            if self.spool.source(source.id).read_offset != position:
+                raise OffsetMoved()
+
+        try:
+            read_blocks(
+                content,
+                parser,
+                commit,
+                block_bytes=self.config.block_bytes,
+                stop=stop,
+                follow_path=follow_path,
+                poll=self.config.poll_seconds,
+                idle=idle,
+            )
+        except OffsetMoved:
+            log.info("%s: reading again from the centre's offset", content.name)
+            return False
+        if follow_path is not None and not stop.is_set():
+            self.spool.finish(source.id)  # replaced at its path and read to its end
+        return True
+
+    def _source_for(self, content: Content, stop: threading.Event) -> LocalSource | None:
+        """The spool's record of this file, made when the file is new to the agent: the
+        centre says where to start; a centre out of reach means a new file when the agent
+        has read files before (from 0), and is waited for on its first run."""
+        fmt = self.access_log.format
+        known = self.spool.find_source(fmt, content.head)
+        if known is not None:
+            return known
+        path = os.path.abspath(content.name)
+        attempt = 0
+        while not stop.is_set():
+            try:
+                answer = self.session.lookup(fmt, path, content.head)
+                self.link.connected()
+                offset, state = int(answer["offset"]), str(answer["state"])
+                central_id: int | None = int(answer["source"])
+                break
+            except Refused as refused:
+                self.link.refused(refused.message)
+                if refused.status == 409:
+                    self.session.forget()
+            except Unreachable as unreachable:
+                self.link.unreachable(unreachable.message)
+                if self.spool.has_history():
+                    offset, state, central_id = 0, self.spool.latest_state(fmt), None
+                    break
+            except CentralError as error:
+                self.link.unreachable(error.message)
+            attempt += 1
+            stop.wait(delay(attempt, 1.0, self.config.backoff_max_seconds))
+        else:
+            return None
+        file_id = content.file_id
+        return self.spool.create_source(
+            log=self.key,
+            fmt=fmt,
+            path=path,
+            device=file_id.device if file_id else None,
+            inode=file_id.inode if file_id else None,
+            head=content.head,
+            offset=offset,
+            state=state,
+            central_id=central_id,
+        )
+
+    # -- after a restart ------------------------------------------------------------------
+
+    def _finish_rotated(self, stop: threading.Event) -> None:
+        """Read to their end the files of this log that were rotated away unfinished."""
+        current = self._current_source_id()
+        for source in self.spool.sources(self.key):
+            if source.finished or source.id == current or stop.is_set():
+                continue
+            found = self._find_rotated(source)
+            if found is None:
+                log.warning(
+                    "%s: the file once at %s (read to byte %d) is gone; "
+                    "what it held past that was not read",
+                    self.key,
+                    source.path,
+                    source.read_offset,
+                )
+                self.spool.finish(source.id)
+                continue
+            try:
+                log.info("%s: finishing %s, rotated away before it was read", self.key, found.name)
+                if self._read(found, stop, follow_path=self.key) and not stop.is_set():
+                    self.spool.finish(source.id)
+            finally:
+                found.close()
+
+    def _current_source_id(self) -> int | None:
+        try:
+            content = open_content(self.key)
+        except OSError:
+            return None
+        try:
+            known = self.spool.find_source(self.access_log.format, content.head)
+            return known.id if known else None
+        finally:
+            content.close()
+
+    def _find_rotated(self, source: LocalSource) -> Content | None:
+        """The file beside the log (same directory, name starting with the log's) whose
+        content starts as ``source``'s did."""
+        directory = Path(self.key).parent
+        stem = Path(self.key).name
+        try:
+            candidates = sorted(p for p in directory.iterdir() if p.name.startswith(stem))
+        except OSError:
+            return None
+        for candidate in candidates:
+            if str(candidate) == self.key or not candidate.is_file():
+                continue
+            try:
+                content = open_content(str(candidate))
+            except OSError:
+                continue
+            head = content.head[: source.head_len]
+            if len(head) == source.head_len and fingerprint(head) == source.fingerprint:
+                return content
+            content.close()
+        return None
+
+
+def _as_checkpoint(source: LocalSource) -> Source:
+    """The spool's record in the shape the rejects file takes (its id and committed length)."""
+    return Source(
+        id=source.id,
+        server_id=0,
+        fingerprint=source.fingerprint,
+        head_len=source.head_len,
+        offset=source.read_offset,
+        lines=0,
+        rejected=0,
+        unattributed=0,
+        rejects_offset=source.rejects_length,
+        state=source.read_state,
+    )
