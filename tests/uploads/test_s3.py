@@ -95,6 +95,22 @@ def test_small_file_is_one_put(env: Env, moto: MotoServer, bucket: str) -> None:
     )
 
 
+def test_a_file_changed_since_queueing_is_sent_as_opened_with_its_size(
+    env: Env, moto: MotoServer, bucket: str
+) -> None:
+    env.set_s3(moto.url, bucket)
+    env.write("jb/grows.mp4", b"short")
+    job_id = env.call("aws.upload", path="sestore3/jb/grows.mp4")["data"]["id"]
+    assert env.job(job_id).bytes_total == 5
+    env.write("jb/grows.mp4", b"now a longer file")
+    env.worker().run()
+    status = env.call("aws.status", id=job_id)["data"]
+    assert status["state"] == "done"
+    assert status["bytes_done"] == status["bytes_total"] == 17
+    body = s3_client(moto.url).get_object(Bucket=bucket, Key="grows.mp4")["Body"].read()
+    assert body == b"now a longer file"
+
+
 def test_missing_bucket_fails_at_once_with_the_remote_message(env: Env, moto: MotoServer) -> None:
     env.set_s3(moto.url, "no-such-bucket-here")
     env.write("jb/small.mp4", b"x" * 100)
