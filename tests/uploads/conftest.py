@@ -89,7 +89,7 @@ class Env:
         kwargs.setdefault("burst", True)
         return Worker(self.settings, self.runtime.engine, self.runtime.box, **kwargs)
 
-    def job(self, job_id: int) -> dict[str, Any]:
+    def job(self, job_id: int) -> store.Job:
         with self.runtime.engine.connect() as conn:
             job = store.get_job(conn, job_id)
         assert job is not None
