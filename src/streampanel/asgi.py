@@ -25,7 +25,10 @@ class ClientGone(Exception):
 async def read_body(receive: Receive, declared: bytes | str, limit: int) -> bytes:
     """The request body, at most ``limit`` bytes (``PayloadTooLarge`` beyond; ``declared``
     is the Content-Length header, empty when absent)."""
-    if declared.isdigit() and int(declared) > limit:
+    # Starlette gives headers as latin-1 text: back to bytes, whose isdigit() is ASCII only
+    # ('²'.isdigit() is true).  More digits than an int64 has is too large, unconverted.
+    length = declared.encode("latin-1") if isinstance(declared, str) else declared
+    if length.isdigit() and (len(length) > 18 or int(length) > limit):
         raise PayloadTooLarge(f"Request body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
