@@ -28,6 +28,8 @@ from streampanel.server.readiness import readiness_route
 from streampanel.service import Service, ServiceContext
 from streampanel.settings import Settings
 from streampanel.store.readiness import unready_reason
+from streampanel.tickets import routes as ticket_routes
+from streampanel.tickets.service import ticket_purge_service
 from streampanel.uploads.service import upload_worker_service
 from streampanel.viewers import push as viewer_push
 from streampanel.viewers.service import viewer_collectors_service, viewer_purge_service
@@ -42,6 +44,7 @@ def background_services(settings: Settings) -> list[Service]:
     return [
         viewer_collectors_service,
         viewer_purge_service,
+        ticket_purge_service,
         upload_worker_service,
         disk_collector_service,
         access_log_service,
@@ -50,11 +53,12 @@ def background_services(settings: Settings) -> list[Service]:
 
 def feature_routes(context: ServiceContext, dispatcher: Dispatcher) -> list[BaseRoute]:
     """The routes beside the API: readiness, the viewer push route, the agents' intake, the
-    docs and the panel."""
+    ticket decisions nginx asks for, the docs and the panel."""
     return [
         readiness_route(partial(unready_reason, context.engine, context.box)),
         *viewer_push.routes(context),
         *intake_routes.routes(context),
+        *ticket_routes.routes(context),
         *web_routes.routes(context, dispatcher),
     ]
 

@@ -170,8 +170,16 @@ def attempt_counts(
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def purge_attempts(conn: Connection, before: datetime) -> int:
-    return conn.execute(delete(ticket_attempts).where(ticket_attempts.c.created < before)).rowcount
+def purge_attempts(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete at most ``limit`` attempts older than ``before`` (oldest first): the caller
+    repeats in short transactions, so decisions logging attempts never wait long."""
+    oldest = (
+        select(ticket_attempts.c.id)
+        .where(ticket_attempts.c.created < before)
+        .order_by(ticket_attempts.c.created)
+        .limit(limit)
+    )
+    return conn.execute(delete(ticket_attempts).where(ticket_attempts.c.id.in_(oldest))).rowcount
 
 
 # Stream users
