@@ -186,7 +186,7 @@ def wait_for_schema(
     engine: Engine,
     timeout: float,
     *,
-    poll: float = 1.0,
+    poll: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
