@@ -13,7 +13,7 @@ from uvicorn.supervisors import Multiprocess
 
 from streampanel.cli.logs import configure_logging
 from streampanel.cli.output import console, err_console, fail, user_errors
-from streampanel.runtime import open_runtime
+from streampanel.cli.store import open_store
 from streampanel.settings import Settings
 from streampanel.system import build_app
 
@@ -78,7 +78,7 @@ def serve(
         configure_logging(settings.log_level)
     sock = listening_socket(settings.host, settings.port)
     with user_errors():
-        runtime = open_runtime(settings)
+        runtime = open_store(settings)
     if settings.demo:
         from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET, setup_demo
 
@@ -103,6 +103,10 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        # Whose X-Forwarded-For/-Proto to believe: only the proxies the settings name (none
+        # by default; uvicorn alone would believe 127.0.0.1, i.e. any local client).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
     if workers > 1:
         with contextlib.suppress(KeyboardInterrupt):
