@@ -115,7 +115,7 @@ def test_sigkill_embedded_server_mid_upload_and_ingest(
     server.process.kill()
     server.process.wait(10)
     stored_before = stored_parts(moto, bucket)
-    assert env.job(job)["state"] != "done"
+    assert env.job(job).state != "done"
 
     restarted = LiveServer(environment, tmp_path / "serve-2.log")
     restarted.start()
