@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeGuard
 
 from streampanel.errors import BadRequest, InvalidParameter, MissingParameter
 
@@ -53,27 +53,28 @@ def _nested_too_deeply(raw: bytes) -> bool:
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_JSON_DEPTH
 
 
-# A \uD800-\uDFFF escape: only a high one followed by a low one makes a character.  A lone
-# one decodes to a string that no store, encoder or log accepts, so it is refused here.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Two escapes make strings no store takes (PostgreSQL refuses NUL in text, and a lone
+# surrogate cannot be encoded as UTF-8): \u0000, and a \uD800-\uDFFF escape not paired high
+# then low.  No member of any request needs either, so they are refused at decoding.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+# Decoded pairs are one astral character: any surrogate left in a string is a lone one.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    # Decoded pairs are one astral character: any surrogate left in a string is a lone one.
+def _has_unstorable_text(value: Any) -> bool:
     if isinstance(value, str):
-        return _SURROGATE.search(value) is not None
+        return _UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
+        return any(_has_unstorable_text(item) for item in value)
     return False
 
 
 def decode_json(raw: bytes, what: str = "Request") -> Any:
     """Any JSON value from a client's bytes: valid UTF-8, at most ``MAX_JSON_DEPTH`` levels of
-    nesting, no duplicate keys, no NaN or Infinity, no unpaired surrogate escape; else
-    ``BadRequest`` naming ``what``.
+    nesting, no duplicate keys, no NaN or Infinity, no NUL and no unpaired surrogate in a
+    string; else ``BadRequest`` naming ``what``.
 
     Every route decodes client JSON here, so every route has the same bounds.
     """
@@ -91,9 +92,12 @@ def decode_json(raw: bytes, what: str = "Request") -> Any:
         raise BadRequest(f"{what} JSON is nested too deeply") from None
     except ValueError as exc:
         raise BadRequest(f"{what} is not valid JSON: {exc}") from None
-    # Nearly every body has no \u escape at all: the walk runs only when one could be lone.
-    if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
-        raise BadRequest(f"{what} JSON has an unpaired surrogate escape (\\uD800-\\uDFFF)")
+    # Nearly every body has no \u escape at all: the walk runs only when it could find one.
+    if b"\\u" in raw and _UNSTORABLE_ESCAPE.search(raw) and _has_unstorable_text(value):
+        raise BadRequest(
+            f"{what} JSON has a NUL (\\u0000) or an unpaired surrogate (\\uD800-\\uDFFF) "
+            "in a string"
+        )
     return value
 
 
@@ -109,7 +113,7 @@ def _shown(text: str, limit: int = 64) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """A JSON integer (Python's bool is an int, JSON's true is not)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

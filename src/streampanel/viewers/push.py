@@ -16,7 +16,6 @@ list have ended.  Answers use the API's envelope with real HTTP statuses.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -29,8 +28,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from streampanel.api import failure_outcome
-from streampanel.errors import ApiError, AuthenticationFailed, BadRequest, PayloadTooLarge
+from streampanel.asgi import ClientGone, read_body
+from streampanel.errors import ApiError, AuthenticationFailed, BadRequest
 from streampanel.protocol import envelope
+from streampanel.protocol.request import as_integer, decode_json, is_int
 from streampanel.service import ServiceContext
 from streampanel.store.viewers import StreamCount, server_for_token
 from streampanel.viewers.snapshots import store_reports
@@ -40,6 +41,8 @@ MAX_ITEMS = 50_000
 # Reports from the future beyond clock skew are refused; the past is bounded by retention.
 MAX_FUTURE_SECONDS = 300
 _LIMITS = {"vhost": 200, "app": 200, "stream": 500, "protocol": 20}
+# The store's viewer counts are 32-bit integers.
+MAX_VIEWERS = 2**31 - 1
 
 
 class InvalidReport(BadRequest):
@@ -48,11 +51,11 @@ class InvalidReport(BadRequest):
 
 
 def _time(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+    """Unix seconds (bounded as every client integer is: see ``as_integer``) or UTC text."""
+    seconds = as_integer(value)
+    if seconds is not None:
+        return seconds
     if isinstance(value, str):
-        if value.isdigit():
-            return int(value)
         try:
             moment = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
         except ValueError:
@@ -91,8 +94,8 @@ def parse_report(
                 )
             texts[field] = value
         viewers = item.get("viewers")
-        if not isinstance(viewers, int) or isinstance(viewers, bool) or viewers < 0:
-            raise InvalidReport(index, "viewers", "a non-negative integer")
+        if not is_int(viewers) or not 0 <= viewers <= MAX_VIEWERS:
+            raise InvalidReport(index, "viewers", f"an integer from 0 to {MAX_VIEWERS}")
         groups[(texts["protocol"], at)].append(
             StreamCount(texts["vhost"], texts["app"], texts["stream"], viewers)
         )
@@ -114,12 +117,11 @@ def _answer(body: dict[str, Any], status: int) -> Response:
 async def push(context: ServiceContext, request: Request) -> Response:
     started = time.perf_counter()
     try:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > context.settings.max_body_bytes:
-            raise PayloadTooLarge()
-        raw = await request.body()
-        if len(raw) > context.settings.max_body_bytes:
-            raise PayloadTooLarge()
+        raw = await read_body(
+            request.receive,
+            request.headers.get("content-length", ""),
+            context.settings.max_body_bytes,
+        )
         token = _bearer(request)
 
         def store() -> int:
@@ -127,10 +129,7 @@ async def push(context: ServiceContext, request: Request) -> Response:
                 found = server_for_token(conn, token)
             if found is None:
                 raise AuthenticationFailed()
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                raise BadRequest("The body is not JSON") from None
+            body = decode_json(raw, "Body")
             groups = parse_report(body, time.time(), context.settings.viewer_retention_days)
             complete = request.query_params.get("complete", "") in {"1", "true", "yes"}
             rows = 0
@@ -144,6 +143,8 @@ async def push(context: ServiceContext, request: Request) -> Response:
             return rows
 
         rows = await run_in_threadpool(store)
+    except ClientGone:
+        return Response(status_code=400)  # nobody is listening
     except ApiError as error:
         status = error.code if error.code in {400, 401, 413} else 500
         return _answer(failure_outcome(error, started).body, status)

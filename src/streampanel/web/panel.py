@@ -9,11 +9,11 @@ POST /panel/api/youtube-jobs   ids of the account's newest YouTube upload reques
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,8 +22,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from streampanel.api import Dispatcher, failure_outcome
+from streampanel.asgi import ClientGone, read_body
 from streampanel.errors import ApiError, AuthenticationFailed, BadRequest
 from streampanel.protocol import envelope
+from streampanel.protocol.request import INT_BOUND, as_integer, decode_json
 from streampanel.service import ServiceContext
 from streampanel.store import uploads as upload_store
 from streampanel.store.accounts import ApiKey
@@ -42,6 +44,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 YOUTUBE_JOBS_SHOWN = 25
+# The sign-in form is four short fields.
+_LOGIN_FORM_BYTES = 16 * 1024
 
 
 def _html(text: str, status: int = 200) -> HTMLResponse:
@@ -91,20 +95,40 @@ async def login_form(request: Request) -> Response:
     return _login_form(request)
 
 
+async def _login_fields(request: Request) -> dict[str, str]:
+    """The sign-in form's fields, read through the one bounded body reader (a browser posts
+    it urlencoded)."""
+    raw = await read_body(
+        request.receive, request.headers.get("content-length", ""), _LOGIN_FORM_BYTES
+    )
+    try:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, max_num_fields=16)
+    except ValueError:
+        raise BadRequest("Too many form fields") from None
+    return dict(pairs)
+
+
 async def login(context: ServiceContext, request: Request) -> Response:
-    form = await request.form()
-    cdn_text = str(form.get("cdn", "")).strip()
-    api_key = str(form.get("api_key", "")).strip()
-    secret = str(form.get("secret", "")).strip()
+    try:
+        form = await _login_fields(request)
+    except ClientGone:
+        return Response(status_code=400)  # nobody is listening
+    except ApiError as error:
+        return _login_form(request, "The form could not be read.", max(error.http_status, 400))
+    cdn_text = form.get("cdn", "").strip()
+    api_key = form.get("api_key", "").strip()
+    secret = form.get("secret", "").strip()
     expected_token = request.cookies.get(session.LOGIN_COOKIE, "")
-    if not expected_token or str(form.get("login_token", "")) != expected_token:
+    if not expected_token or form.get("login_token", "") != expected_token:
         return _login_form(request, "The form expired: please sign in again.", 400)
+    # ASCII digits within int64 only: '²' or a 5000-digit cdn is one more failed sign-in.
+    cdn = as_integer(cdn_text)
 
     def check() -> ApiKey | None:
-        if not cdn_text.isdigit() or not api_key or not secret:
+        if cdn is None or not 0 <= cdn < INT_BOUND or not api_key or not secret:
             return None
         with context.engine.connect() as conn:
-            return session.check_credentials(conn, context.box, int(cdn_text), api_key, secret)
+            return session.check_credentials(conn, context.box, cdn, api_key, secret)
 
     key = await run_in_threadpool(check)
     if key is None:
@@ -146,14 +170,15 @@ def _failure(error: ApiError, started: float, status: int) -> Response:
     return _envelope(failure_outcome(error, started).body, status)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
+async def _json_body(context: ServiceContext, request: Request) -> dict[str, Any]:
     # A JSON content type cannot be sent cross-site without a CORS preflight.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise BadRequest("The panel API takes application/json")
-    try:
-        body = json.loads(await request.body())
-    except ValueError:
-        raise BadRequest("The body is not JSON") from None
+    raw = await read_body(
+        request.receive, request.headers.get("content-length", ""), context.settings.max_body_bytes
+    )
+    # The API's own decoder: the same UTF-8, nesting, duplicate and surrogate rules.
+    body = decode_json(raw, "Body")
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object")
     return body
@@ -170,12 +195,15 @@ async def api_call(context: ServiceContext, dispatcher: Dispatcher, request: Req
     if key is None:
         return _failure(AuthenticationFailed("Not signed in"), started, 401)
     try:
-        body = await _json_body(request)
+        body = await _json_body(context, request)
         name, params = body.get("command"), body.get("params", {})
         if not isinstance(name, str) or not isinstance(params, dict):
             raise BadRequest('Expected {"command": "...", "params": {...}}')
+    except ClientGone:
+        return Response(status_code=400)  # nobody is listening
     except ApiError as error:
-        return _failure(error, started, 400)
+        # 413 for a body over the limit; every other problem with the body is a 400.
+        return _failure(error, started, max(error.http_status, 400))
     admitted = dispatcher.admit(key, name, params, read_only=True, started=started)
     outcome = await dispatcher.run(admitted)
     return _envelope(outcome.body, outcome.http_status, outcome.headers)
