@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
     postgresql php-cli php-curl nginx libnginx-mod-rtmp ffmpeg goaccess awscli perl chromium
+    systemd
 )
 bash scripts/bootstrap.sh test "${DEBIAN_PACKAGES[@]}"
 # The checks first: lint, formatting, types.
