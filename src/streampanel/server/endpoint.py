@@ -61,8 +61,14 @@ class ApiEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        # One coroutine per step that awaits (the body, the handler): every request pays for
+        # each frame added here.
         try:
-            text = await self._json_text(scope, receive)
+            if scope["method"] != "POST":
+                raise MethodNotAllowed(headers={"Allow": "POST"})
+            content_type, declared = _body_headers(scope)
+            body = await read_body(receive, declared, self.body_limit)
+            text = extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)
             outcome = await self.dispatcher.run(self.dispatcher.prepare(text, started))
         except ApiError as error:
             outcome = failure_outcome(error, started)
@@ -91,11 +97,3 @@ class ApiEndpoint:
                 )
             )
         await send_envelope(send, outcome)
-
-    async def _json_text(self, scope: Scope, receive: Receive) -> bytes:
-        """The request's JSON text, read from its body within the size limits."""
-        if scope["method"] != "POST":
-            raise MethodNotAllowed(headers={"Allow": "POST"})
-        content_type, declared = _body_headers(scope)
-        body = await read_body(receive, declared, self.body_limit)
-        return extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)
