@@ -31,6 +31,7 @@ COMMANDS = {
     "docs": "streampanel.cli.docs:app",
     "ingest": "streampanel.cli.ingest:app",
     "viewers": "streampanel.cli.viewers:app",
+    "tickets": "streampanel.cli.tickets:app",
 }
 
 
