@@ -163,3 +163,91 @@ class Client:
 
     def youtube_status(self, id: int) -> dict[str, Any]:
         return self.call("youtube.status", id=id)["data"]
+
+    # Viewer tickets and publisher users.  ``pass`` is a Python keyword: the methods take
+    # ``password`` and send it as ``pass``.
+
+    def sevu_request(
+        self,
+        app: str,
+        video: str,
+        password: str,
+        ip: str,
+        uses: int,
+        expire: Any = None,
+    ) -> dict[str, Any]:
+        params = {"app": app, "video": video, "pass": password, "ip": ip, "uses": uses}
+        return self.call("sevu.request", **params, **_drop_none({"expire": expire}))["ticket"]
+
+    def sevu_status(self, key: str) -> dict[str, Any]:
+        return self.call("sevu.status", key=key)["ticket"]
+
+    def sevu_revoke(self, key: str) -> dict[str, Any]:
+        return self.call("sevu.revoke", key=key)["ticket"]
+
+    def sevu_errorlog(
+        self,
+        key: str | None = None,
+        starttime: Any = None,
+        limit: int | None = None,
+        seek: int | None = None,
+    ) -> list[dict[str, Any]]:
+        params = {"key": key, "starttime": starttime, "limit": limit, "seek": seek}
+        return self.call("sevu.errorlog", **_drop_none(params))["data"]
+
+    def sevu_errorcount(
+        self,
+        key: str | None = None,
+        app: str | None = None,
+        video: str | None = None,
+        ip: str | None = None,
+        password: str | None = None,
+        success: bool | None = None,
+        limit: int | None = None,
+        seek: int | None = None,
+    ) -> list[dict[str, Any]]:
+        params = {
+            "key": key,
+            "app": app,
+            "video": video,
+            "ip": ip,
+            "pass": password,
+            "success": None if success is None else int(success),
+            "limit": limit,
+            "seek": seek,
+        }
+        return self.call("sevu.errorcount", **_drop_none(params))["data"]
+
+    def sevu_addstreamuser(
+        self, app: Any, stream: str, user: str | None, password: str | None, **settings: Any
+    ) -> dict[str, Any]:
+        # user and password None are sent as null: the stream then needs no credentials.
+        params = {"app": app, "stream": stream, "user": user, "pass": password}
+        return self.call("sevu.addstreamuser", **params, **_drop_none(settings))["data"]
+
+    def sevu_removestreamuser(
+        self,
+        streamuser_id: int | None = None,
+        app: Any = None,
+        stream: str | None = None,
+        user: str | None = None,
+    ) -> dict[str, Any]:
+        params = {"streamuser_id": streamuser_id, "app": app, "stream": stream, "user": user}
+        return self.call("sevu.removestreamuser", **_drop_none(params))["data"]
+
+    def sevu_liststreamusers(
+        self, app: Any = None, stream: str | None = None
+    ) -> list[dict[str, Any]]:
+        return self.call("sevu.liststreamusers", **_drop_none({"app": app, "stream": stream}))[
+            "data"
+        ]
+
+    def sevu_retrievestreamuser(
+        self,
+        streamuser_id: int | None = None,
+        app: Any = None,
+        stream: str | None = None,
+        user: str | None = None,
+    ) -> dict[str, Any]:
+        params = {"streamuser_id": streamuser_id, "app": app, "stream": stream, "user": user}
+        return self.call("sevu.retrievestreamuser", **_drop_none(params))["data"]
