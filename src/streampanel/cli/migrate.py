@@ -8,14 +8,19 @@ processes.  It also records the master key's check value, which needs the key.
 from __future__ import annotations
 
 import typer
+from sqlalchemy.exc import ProgrammingError
 
-from streampanel.cli.output import console, user_errors
+from streampanel.cli.output import console, fail, user_errors
 from streampanel.cli.store import announce_store
 from streampanel.secretbox import load_secret_box
 from streampanel.settings import Settings
 from streampanel.store.engine import SCHEMA_HEADS, create_store_engine
 from streampanel.store.keycheck import ensure_master_key
 from streampanel.store.schema import migrate_schema, schema_status
+
+# PostgreSQL's SQLSTATE for "permission denied": the migration ran as a role without DDL
+# rights (the application role, say).
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def migrate(
@@ -37,7 +42,16 @@ def migrate(
                 return
             # The key first: a missing one fails before anything changes.
             box = load_secret_box(settings)
-            before = migrate_schema(engine)
+            try:
+                before = migrate_schema(engine)
+            except ProgrammingError as exc:
+                if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+                    raise
+                first_line = str(exc.orig).splitlines()[0]
+                fail(
+                    f"the store refused the migration ({first_line}): run it as the role "
+                    "that owns the schema (the migrator role of docs/deploy.md)"
+                )
             ensure_master_key(engine, box)
         finally:
             engine.dispose()
