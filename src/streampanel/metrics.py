@@ -9,7 +9,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-_MAX_COMMAND_SERIES = 1_000
+# Label values come from requests (the dispatcher already names every unknown command
+# "unknown"): bounded here too, in number and length, so /metrics cannot be grown by clients.
+_MAX_COMMAND_SERIES = 256
+_MAX_LABEL_CHARS = 64
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -28,8 +31,7 @@ class RequestCollector(Collector):
     def observe(self, command: str, code: int, seconds: float) -> None:
         histogram = self.latency.get(command)
         if histogram is None:
-            # Command names come from clients: a flood of made-up ones shares one series.
-            if len(self.latency) >= _MAX_COMMAND_SERIES:
+            if len(self.latency) >= _MAX_COMMAND_SERIES or len(command) > _MAX_LABEL_CHARS:
                 command = "(other)"
             histogram = self.latency.setdefault(command, ([0] * (len(LATENCY_BUCKETS) + 1), [0.0]))
         histogram[0][bisect_left(LATENCY_BUCKETS, seconds)] += 1

@@ -121,13 +121,10 @@ def test_unicode_digits_are_not_a_timestamp() -> None:
         r'{"\uDBFF":1}',
         r'{"a":["ok","\ud83d"]}',
         r'{"a":"\ude00\ud83d"}',  # a low before a high is not a pair
-        r'{"a":"x\u0000"}',  # PostgreSQL text cannot hold NUL
-        r'{"\u0000":1}',
-        r'["\u0000"]',
     ],
 )
-def test_nul_and_unpaired_surrogate_escapes_are_a_bad_request(text: str) -> None:
-    with pytest.raises(BadRequest, match=r"NUL .* or an unpaired surrogate"):
+def test_unpaired_surrogate_escapes_are_a_bad_request(text: str) -> None:
+    with pytest.raises(BadRequest, match="unpaired surrogate"):
         decode_json(text.encode())
 
 
@@ -136,7 +133,7 @@ def test_nul_and_unpaired_surrogate_escapes_are_a_bad_request(text: str) -> None
     [
         (r'{"a":"\ud83d\ude00"}', {"a": "\U0001f600"}),  # PHP escapes astral characters so
         (r'{"a":"\\ud800"}', {"a": "\\ud800"}),  # an escaped backslash, then plain text
-        (r'{"a":"\\u0000"}', {"a": "\\u0000"}),
+        (r'{"a":"\u0000"}', {"a": "\x00"}),  # legal JSON (PHP sends it); parameters refuse it
         (r'{"a":"\u0001"}', {"a": "\x01"}),
         (r'{"a":"\u00e9"}', {"a": "é"}),
     ],

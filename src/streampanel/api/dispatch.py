@@ -34,7 +34,7 @@ from streampanel.errors import (
     UnknownCommand,
 )
 from streampanel.protocol import envelope
-from streampanel.protocol.request import Envelope, decode_request_text
+from streampanel.protocol.request import Envelope, decode_request_text, shown
 from streampanel.protocol.signing import Signer, split_signature
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
@@ -43,6 +43,16 @@ from streampanel.store.accounts import ApiKey
 from streampanel.store.engine import write_transaction
 
 log = logging.getLogger("streampanel.api")
+
+# The command an outcome names when the request named none of the registry's: the client's
+# text never becomes a metric label or enters the access log (a made-up name of a megabyte
+# per request would grow both without bound).
+UNKNOWN_COMMAND = "unknown"
+
+
+def command_label(name: str) -> str:
+    """``name`` when it is a registry command, else ``UNKNOWN_COMMAND``."""
+    return name if name in REGISTRY else UNKNOWN_COMMAND
 
 
 @dataclass(slots=True)
@@ -142,13 +152,13 @@ class Dispatcher:
         try:
             members = decode_request_text(raw)
             request = Envelope(members)
-            outcome.command, outcome.cdn = request.command, request.cdn
+            outcome.command, outcome.cdn = command_label(request.command), request.cdn
             try:
                 key = self.authenticate(raw, request)
             except ApiError:
                 raise
             except Exception as exc:
-                raise _unexpected(exc, request.command) from None
+                raise _unexpected(exc, outcome.command) from None
         except _AuthFailure as error:
             log.info("authentication failed: %s", error.reason)
             return failure_outcome(error, started, outcome)
@@ -184,16 +194,18 @@ class Dispatcher:
         if started is None:
             started = time.perf_counter()
         if outcome is None:
-            outcome = Outcome(body={}, command=name, cdn=key.account_id)
+            outcome = Outcome(body={}, command=command_label(name), cdn=key.account_id)
         try:
             try:
                 self.limiter.check(key.id)
             except ApiError:
                 raise
             except Exception as exc:
-                raise _unexpected(exc, name) from None
+                raise _unexpected(exc, outcome.command) from None
             command = REGISTRY.get(name)
             if command is None:
+                # Authenticated, so worth a line; cut, so a key cannot flood the log.
+                log.info("key %s: unknown command %s", key.id, shown(name))
                 raise UnknownCommand(name)
             if command.writes and (key.read_only or read_only):
                 raise ScopeDenied(name)
@@ -202,7 +214,9 @@ class Dispatcher:
             return failure_outcome(error, started, outcome)
         if not members.keys() <= command.accepted_members:
             ignored = sorted(members.keys() - command.accepted_members)
-            log.info("%s: ignoring unknown members %s", command.name, ignored)
+            names = ", ".join(shown(member) for member in ignored[:5])
+            more = f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+            log.info("%s: ignoring unknown members %s%s", command.name, names, more)
         return Prepared(command, params, key, signature, outcome, started)
 
     async def run(self, prepared: Prepared | Outcome) -> Outcome:

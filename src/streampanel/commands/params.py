@@ -10,9 +10,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from streampanel.protocol.request import INT_BOUND, as_integer, is_int
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class Params(BaseModel):
@@ -22,6 +32,15 @@ class Params(BaseModel):
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # JSON may carry "\u0000" (signed PHP requests do), but no parameter means it and
+        # PostgreSQL text cannot hold it: refused here for every parameter of every command.
+        if _has_nul(value):
+            raise ValueError("NUL character")
+        return value
 
 
 def expected(text: str, **kwargs: Any) -> Any:

@@ -53,28 +53,29 @@ def _nested_too_deeply(raw: bytes) -> bool:
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets))) > MAX_JSON_DEPTH
 
 
-# Two escapes make strings no store takes (PostgreSQL refuses NUL in text, and a lone
-# surrogate cannot be encoded as UTF-8): \u0000, and a \uD800-\uDFFF escape not paired high
-# then low.  No member of any request needs either, so they are refused at decoding.
-_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+# A \uD800-\uDFFF escape makes a character only as a high one followed by a low one.  A lone
+# one decodes to a string that cannot be encoded as UTF-8 (no store, log or answer takes
+# it), so it is refused here.  (NUL, which PostgreSQL text refuses, is legal JSON that signed
+# requests may carry: parameters refuse it, see ``commands.params``.)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # Decoded pairs are one astral character: any surrogate left in a string is a lone one.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _has_unstorable_text(value: Any) -> bool:
+def _has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, str):
-        return _UNSTORABLE.search(value) is not None
+        return _SURROGATE.search(value) is not None
     if isinstance(value, dict):
-        return any(_has_unstorable_text(k) or _has_unstorable_text(v) for k, v in value.items())
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_unstorable_text(item) for item in value)
+        return any(_has_lone_surrogate(item) for item in value)
     return False
 
 
 def decode_json(raw: bytes, what: str = "Request") -> Any:
     """Any JSON value from a client's bytes: valid UTF-8, at most ``MAX_JSON_DEPTH`` levels of
-    nesting, no duplicate keys, no NaN or Infinity, no NUL and no unpaired surrogate in a
-    string; else ``BadRequest`` naming ``what``.
+    nesting, no duplicate keys, no NaN or Infinity, no unpaired surrogate; else
+    ``BadRequest`` naming ``what``.
 
     Every route decodes client JSON here, so every route has the same bounds.
     """
@@ -87,17 +88,14 @@ def decode_json(raw: bytes, what: str = "Request") -> Any:
     try:
         value = _DECODER.decode(text)
     except _DuplicateKey as exc:
-        raise BadRequest(f"{what} JSON has a duplicate key '{_shown(exc.args[0])}'") from None
+        raise BadRequest(f"{what} JSON has a duplicate key {shown(exc.args[0])}") from None
     except RecursionError:  # unreachable after the depth check; kept as a last guard
         raise BadRequest(f"{what} JSON is nested too deeply") from None
     except ValueError as exc:
         raise BadRequest(f"{what} is not valid JSON: {exc}") from None
-    # Nearly every body has no \u escape at all: the walk runs only when it could find one.
-    if b"\\u" in raw and _UNSTORABLE_ESCAPE.search(raw) and _has_unstorable_text(value):
-        raise BadRequest(
-            f"{what} JSON has a NUL (\\u0000) or an unpaired surrogate (\\uD800-\\uDFFF) "
-            "in a string"
-        )
+    # Nearly every body has no \u escape at all: the walk runs only when one could be lone.
+    if b"\\u" in raw and _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(value):
+        raise BadRequest(f"{what} JSON has an unpaired surrogate (\\uD800-\\uDFFF) in a string")
     return value
 
 
@@ -108,9 +106,13 @@ def decode_request_text(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def _shown(text: str, limit: int = 64) -> str:
-    """A client's text cut to ``limit`` characters for a message."""
-    return text if len(text) <= limit else text[:limit] + "..."
+def shown(text: str, limit: int = 64) -> str:
+    """A client's text for a log line or a message: quoted with escapes (``repr``: no
+    newline, control character or lone surrogate gets through), cut to ``limit`` characters
+    with its length said, so no client can make a line longer than a few hundred bytes."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def is_int(value: Any) -> TypeGuard[int]:

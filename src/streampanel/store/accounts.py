@@ -72,6 +72,9 @@ def create_api_key(
 
 
 def find_active_key(conn: Connection, box: SecretBox, api_key: str) -> ApiKey | None:
+    if "\x00" in api_key:
+        # No key holds NUL, and PostgreSQL would refuse to compare it (an error, not a miss).
+        return None
     row = conn.execute(
         select(api_keys).where(api_keys.c.api_key == api_key, api_keys.c.revoked.is_(None))
     ).first()

@@ -88,7 +88,13 @@ def parse_report(
         texts: dict[str, str] = {}
         for field in ("vhost", "app", "stream", "protocol"):
             value = item.get(field, "rtmp" if field == "protocol" else None)
-            if not isinstance(value, str) or not value or len(value) > _LIMITS[field]:
+            # No NUL: PostgreSQL text cannot hold it.
+            if (
+                not isinstance(value, str)
+                or not value
+                or len(value) > _LIMITS[field]
+                or "\x00" in value
+            ):
                 raise InvalidReport(
                     index, field, f"a non-empty string of at most {_LIMITS[field]} characters"
                 )
