@@ -8,9 +8,9 @@ import gzip
 from datetime import date
 from pathlib import Path
 
+from streampanel.ingest import checkpoints
 from streampanel.ingest.checkpoints import RejectsFile
 from streampanel.runtime import Runtime
-from streampanel.store import usage
 from tests.conftest import MakeAccount
 from tests.ingest.helpers import ingester, totals
 
@@ -97,7 +97,7 @@ def test_short_file_identity_widens_as_it_grows(
     log.write_bytes(lines(0, 30))
     assert ingester(runtime, tmp_path).ingest(str(log)).lines == 29
     with runtime.engine.connect() as conn:
-        (source,) = usage.list_sources(conn)
+        (source,) = checkpoints.list_sources(conn)
     assert source["head_len"] == 1024
     assert ingester(runtime, tmp_path).ingest(str(log)).status == "already ingested"
     assert totals(runtime) == {("alpha", DAY): (3000, 30)}
@@ -124,7 +124,7 @@ def test_rejects_of_an_uncommitted_run_are_truncated(
 
 
 def test_rejects_file_names_are_safe(tmp_path: Path) -> None:
-    source = usage.Source(7, 1, "f", 10, 0, 0, 0, 0, 0, "{}")
+    source = checkpoints.Source(7, 1, "f", 10, 0, 0, 0, 0, 0, "{}")
     assert RejectsFile(tmp_path, "../../etc", source).path == tmp_path / ".._.._etc" / "7.rejects"
 
 

@@ -26,12 +26,11 @@ from streampanel.agent.link import Link
 from streampanel.agent.metrics import AgentMetrics
 from streampanel.agent.session import Session
 from streampanel.agent.spool import LocalSource, OffsetMoved, Spool
-from streampanel.ingest.checkpoints import RejectsFile, fingerprint
+from streampanel.ingest.checkpoints import RejectsFile, Source, fingerprint
 from streampanel.ingest.formats import make_parser
 from streampanel.ingest.formats.common import BlockResult
 from streampanel.ingest.pipeline import follow_file, read_blocks
 from streampanel.ingest.source import Content, open_content
-from streampanel.store.usage import Source
 from streampanel.uploads.backoff import delay
 
 log = logging.getLogger("streampanel.agent")

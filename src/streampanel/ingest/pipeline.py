@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from streampanel.ingest import checkpoints
 from streampanel.ingest.attribution import ApplicationNames
-from streampanel.ingest.checkpoints import RejectsFile
+from streampanel.ingest.checkpoints import RejectsFile, Source
 from streampanel.ingest.follow import FollowedFile, open_next, replaced
 from streampanel.ingest.formats import Parser, make_parser
 from streampanel.ingest.formats.common import BlockResult
@@ -33,7 +33,6 @@ from streampanel.ingest.source import Content, open_content
 from streampanel.store import accounts, usage
 from streampanel.store.accounts import utcnow
 from streampanel.store.engine import write_transaction
-from streampanel.store.usage import Source
 
 log = logging.getLogger("streampanel.ingest")
 
@@ -137,10 +136,6 @@ class Ingester:
             return report
         file_id = content.file_id
         with write_transaction(self.engine) as conn:
-            # Wowza's byte counters run on across a log rotation: a new file starts from the
-            # counters the server's previous file ended with, or a session spanning the
-            # rotation would be billed from zero again.
-            inherited = usage.latest_state(conn, self.server_id, self.fmt)
             source, new = checkpoints.find_or_create(
                 conn,
                 server_id=self.server_id,
@@ -161,7 +156,8 @@ class Ingester:
                 log.warning("%s is shorter than its checkpoint; not ingested", content.name)
                 return report
         source_offset_at_start = source.offset
-        parser = make_parser(self.fmt, self.app_pattern, inherited if new else source.state)
+        # A new file's state is the one the server's previous file ended with (Wowza).
+        parser = make_parser(self.fmt, self.app_pattern, source.state)
 
         def commit(end: int, result: BlockResult, state: str) -> None:
             self._commit(source, content, end, rejects, result, state, report)
@@ -201,11 +197,8 @@ class Ingester:
             "unattributed": source.unattributed + sum(r for *_, r in unattributed),
             "rejects_offset": rejects_length,
             "state": state,
+            **checkpoints.widened_identity(source, content.head),
         }
-        if source.head_len < len(content.head):
-            # The file has grown past what identified it: widen its identity.
-            values["fingerprint"] = checkpoints.fingerprint(content.head)
-            values["head_len"] = len(content.head)
         with write_transaction(self.engine) as conn:
             if not checkpoints.advance(conn, source, values, utcnow()):
                 raise ConcurrentIngest(

@@ -105,7 +105,7 @@ class Intake:
             )
             if holder is not None:
                 raise LeaseConflict(server.name, holder)
-            head_lengths = usage.source_head_lengths(conn, server.id)
+            head_lengths = checkpoints.source_head_lengths(conn, server.id)
         return {
             "server": server.name,
             "lease_seconds": self.lease_seconds,
@@ -119,9 +119,7 @@ class Intake:
             raise BadRequest("'fingerprints' must hold the file's own head length 'head_len'")
         with write_transaction(self.engine) as conn:
             self._renew(conn, server, message.agent)
-            found, missing = agents.find_source_by_fingerprints(
-                conn, server.id, message.fingerprints
-            )
+            found, missing = checkpoints.find_by_fingerprints(conn, server.id, message.fingerprints)
             # Identities longer than this file's head cannot be its own.
             missing = [length for length in missing if length <= message.head_len]
             if missing:
@@ -129,7 +127,7 @@ class Intake:
                 raise MissingHeadLengths(missing)
             new = found is None
             if found is None:
-                found = usage.create_source(
+                found = checkpoints.create_source(
                     conn,
                     server_id=server.id,
                     fingerprint=message.fingerprints[message.head_len],
@@ -141,8 +139,9 @@ class Intake:
                     now=utcnow(),
                 )
             # A new file continues the server's previous one of its format (Wowza's
-            # per-client byte counters run on across a rotation).
-            state = usage.latest_state(conn, server.id, message.format) if new else found.state
+            # per-client byte counters run on across a rotation): create_source gave it that
+            # file's state.
+            state = found.state
         return {
             "source": found.id,
             "offset": found.offset,
@@ -158,7 +157,7 @@ class Intake:
         attributed, unattributed = self._apps.split(message.totals)
         with write_transaction(self.engine) as conn:
             self._renew(conn, server, message.agent)
-            source = usage.get_source(conn, message.source)
+            source = checkpoints.get_source(conn, message.source)
             if source is None or source.server_id != server.id:
                 raise Forbidden(f"Source {message.source} is not one of server '{server.name}'")
             if source.offset != message.start:

@@ -28,7 +28,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from streampanel.store import usage
 from streampanel.store.tables.agents import agent_leases, disk_usage_servers
 from streampanel.store.tables.usage import ingest_sources
-from streampanel.store.usage import Source
 
 
 @dataclass(frozen=True)
@@ -112,24 +111,6 @@ def release_lease(conn: Connection, server_id: int, agent_id: str) -> bool:
 
 
 # -- sources ------------------------------------------------------------------------------
-
-
-def find_source_by_fingerprints(
-    conn: Connection, server_id: int, fingerprints: Mapping[int, str]
-) -> tuple[Source | None, list[int]]:
-    """The server's checkpoint whose identity is one of ``fingerprints`` (head length ->
-    SHA-256 of the content's first that many bytes), and the stored head lengths the agent
-    gave no fingerprint for (it must ask again with them before a new source is made)."""
-    missing: list[int] = []
-    for length in usage.source_head_lengths(conn, server_id):
-        fingerprint = fingerprints.get(length)
-        if fingerprint is None:
-            missing.append(length)
-            continue
-        found = usage.find_source(conn, server_id, fingerprint, length)
-        if found is not None:
-            return found, []
-    return None, missing
 
 
 class BlockOutcome(StrEnum):

@@ -1,4 +1,5 @@
-"""Usage queries: adding traffic totals, ingest checkpoints, disk figures, and reading them.
+"""Usage queries: adding traffic totals and disk figures, and reading them.  (Ingest
+checkpoints: ``streampanel.ingest.checkpoints``.)
 
 Writers add to daily totals with one ``INSERT ... ON CONFLICT DO UPDATE`` per batch (both
 stores support it), compiled once and executed by the driver, so a block of a log file costs
@@ -20,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from streampanel.store.tables import servers, storage_users
 from streampanel.store.tables.usage import (
     disk_usage,
-    ingest_sources,
     usage_daily,
     usage_unattributed,
 )
@@ -185,115 +185,6 @@ def unattributed(conn: Connection, server_id: int | None = None) -> list[dict[st
     )
     if server_id is not None:
         query = query.where(usage_unattributed.c.server_id == server_id)
-    return [dict(r) for r in conn.execute(query).mappings()]
-
-
-# -- ingest checkpoints -----------------------------------------------------------------
-
-
-@dataclass
-class Source:
-    """One log file's checkpoint (``ingest_sources`` row)."""
-
-    id: int
-    server_id: int
-    fingerprint: str
-    head_len: int
-    offset: int
-    lines: int
-    rejected: int
-    unattributed: int
-    rejects_offset: int
-    state: str
-
-
-def _source(row: Any) -> Source:
-    return Source(
-        id=row.id,
-        server_id=row.server_id,
-        fingerprint=row.fingerprint,
-        head_len=row.head_len,
-        offset=row.offset,
-        lines=row.lines,
-        rejected=row.rejected,
-        unattributed=row.unattributed,
-        rejects_offset=row.rejects_offset,
-        state=row.state,
-    )
-
-
-def source_head_lengths(conn: Connection, server_id: int) -> list[int]:
-    query = select(ingest_sources.c.head_len).where(ingest_sources.c.server_id == server_id)
-    return sorted({int(r) for r in conn.execute(query.distinct()).scalars()}, reverse=True)
-
-
-def find_source(conn: Connection, server_id: int, fingerprint: str, head_len: int) -> Source | None:
-    row = conn.execute(
-        select(ingest_sources).where(
-            ingest_sources.c.server_id == server_id,
-            ingest_sources.c.fingerprint == fingerprint,
-            ingest_sources.c.head_len == head_len,
-        )
-    ).first()
-    return _source(row) if row else None
-
-
-def get_source(conn: Connection, source_id: int) -> Source | None:
-    row = conn.execute(select(ingest_sources).where(ingest_sources.c.id == source_id)).first()
-    return _source(row) if row else None
-
-
-def create_source(
-    conn: Connection,
-    *,
-    server_id: int,
-    fingerprint: str,
-    head_len: int,
-    fmt: str,
-    path: str,
-    device: int | None,
-    inode: int | None,
-    now: datetime,
-) -> Source:
-    result = conn.execute(
-        ingest_sources.insert().values(
-            server_id=server_id,
-            fingerprint=fingerprint,
-            head_len=head_len,
-            format=fmt,
-            path=path,
-            device=device,
-            inode=inode,
-            offset=0,
-            lines=0,
-            rejected=0,
-            unattributed=0,
-            rejects_offset=0,
-            state="{}",
-            created=now,
-            updated=now,
-        )
-    )
-    found = find_source(conn, server_id, fingerprint, head_len)
-    assert found is not None and result.inserted_primary_key is not None
-    return found
-
-
-def latest_state(conn: Connection, server_id: int, fmt: str) -> str:
-    """Parser state of the server's most recently advanced source of this format."""
-    row = conn.execute(
-        select(ingest_sources.c.state)
-        .where(ingest_sources.c.server_id == server_id, ingest_sources.c.format == fmt)
-        .order_by(ingest_sources.c.updated.desc(), ingest_sources.c.id.desc())
-        .limit(1)
-    ).first()
-    return str(row.state) if row else "{}"
-
-
-def list_sources(conn: Connection, server_id: int | None = None) -> list[dict[str, Any]]:
-    query = select(ingest_sources).order_by(ingest_sources.c.id)
-    if server_id is not None:
-        query = query.where(ingest_sources.c.server_id == server_id)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
