@@ -29,7 +29,10 @@ STALE_SECONDS = 30.0
 class LogLag:
     log: str
     path: str
+    # The file is no longer at ``path`` (rotated away): it counts until delivered.
+    rotated: bool
     format: str
+    read: int
     acknowledged: int
     size: int
     lag_bytes: int
@@ -75,7 +78,7 @@ class StatusWriter:
             blocks, oldest = pending.get(source.id, (0, now))
             if source.finished and not blocks:
                 continue
-            size = _size(source)
+            size, rotated = _size(source)
             lag = max(0, size - source.acked_offset)
             if lag == 0:
                 self._caught_up[source.id] = now
@@ -84,7 +87,9 @@ class StatusWriter:
                 LogLag(
                     log=source.log,
                     path=source.path,
+                    rotated=rotated,
                     format=source.format,
+                    read=source.read_offset,
                     acknowledged=source.acked_offset,
                     size=size,
                     lag_bytes=lag,
@@ -123,16 +128,16 @@ class StatusWriter:
             self.metrics.lag_seconds.labels(name).set(seconds)
 
 
-def _size(source: LocalSource) -> int:
+def _size(source: LocalSource) -> tuple[int, bool]:
     """The file's current size when it is still where it was seen (plain files), else what
-    was read of it."""
+    was read of it; and whether it was rotated away."""
     try:
         stat = os.stat(source.path)
     except OSError:
-        return source.read_offset
+        return source.read_offset, True
     if (stat.st_dev, stat.st_ino) != (source.device, source.inode):
-        return source.read_offset
-    return max(stat.st_size, source.read_offset)
+        return source.read_offset, True
+    return max(stat.st_size, source.read_offset), False
 
 
 def is_running(status: dict[str, Any]) -> bool:

@@ -105,7 +105,8 @@ def _print_status(found: dict[str, Any], running: bool, age: float) -> None:
         [
             {
                 "log": lag["log"],
-                "file": lag["path"],
+                "file": lag["path"] + (" (rotated)" if lag["rotated"] else ""),
+                "read": lag["read"],
                 "acknowledged": lag["acknowledged"],
                 "size": lag["size"],
                 "lag bytes": lag["lag_bytes"],
