@@ -1,6 +1,6 @@
 """Ingest checkpoints: which log file is this, where did reading stop, and moving that point
-block by block.  Every read and write of ``ingest_sources`` goes through here (local
-ingestion and the agents' intake alike), and so does the rejects file kept beside it.
+block by block, for local ingestion and the agents' intake alike: the ``ingest_sources`` row
+and its queries, and the rejects file kept beside it.
 
 A file is known by a hash of its first bytes (up to ``HEAD_BYTES`` of content), per server:
 the identity survives a rename (``access.log`` -> ``access.log.1``) and compression
