@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,6 +152,12 @@ def test_replay_stores_hls_rows(
     # Replaying again stores the same rows, not more.
     again = HlsCollector(runtime.engine, "HML", log, window=60, step=60)
     again.replay()
+    assert livedetailed(runtime, creds, app="demo-live", url="cam1", starttime=start) == cam1
+    # A gzip'd copy (a rotated log) is read as the plain one: the ingester's reader.
+    packed = tmp_path / "access.log.2.gz"
+    packed.write_bytes(gzip.compress(log.read_bytes()))
+    unpacked = HlsCollector(runtime.engine, "HML", packed, window=60, step=60)
+    assert unpacked.replay()[0] == snapshots and unpacked.stats == collector.stats
     assert livedetailed(runtime, creds, app="demo-live", url="cam1", starttime=start) == cam1
 
 
