@@ -197,7 +197,7 @@ def test_two_edges_deliver_what_nginx_logged(
         with Client(server.api_url, 158, api_key, secret) as client:
             wait_for(
                 lambda: any(
-                    row["server"] == "EDGE-B" and row["viewers"] >= 1
+                    (row["server"], row["protocol"]) == ("EDGE-B", "hls") and row["viewers"] >= 1
                     for row in client.viewer_livedetailed(app="live", url="*")
                 ),
                 what="the HLS player as a live viewer",
@@ -225,6 +225,18 @@ def test_two_edges_deliver_what_nginx_logged(
         processes.stop(player)
         wait_for(lambda: delivered(tmp_path / "state-a", edge_a.log), 90, "EDGE-A delivered")
         wait_for(lambda: delivered(tmp_path / "state-b", log_b), 90, "EDGE-B delivered")
+        # Its viewer left the window: the HLS stream is no longer live.
+        with Client(server.api_url, 158, api_key, secret) as client:
+            wait_for(
+                lambda: (
+                    not [
+                        row
+                        for row in client.viewer_livedetailed(app="live", url="*")
+                        if row["protocol"] == "hls"
+                    ]
+                ),
+                what="the HLS stream to end",
+            )
         for agent in agents.values():
             assert agent.stop() == 0
     finally:

@@ -111,6 +111,16 @@ def test_complete_reports_end_streams_they_omit(
     )
     rows = livedetailed(runtime, creds, app="demo-live", url="*", now=now)
     assert [r["stream"] for r in rows] == ["a"]
+    # No stream left: an empty complete report names its protocol and time in the query.
+    response = client.post(
+        f"/viewers/push?complete=1&protocol=rtmp&time={now + 1}", headers=headers, json=[]
+    )
+    assert response.status_code == 200, response.text
+    assert livedetailed(runtime, creds, app="demo-live", url="*", now=now + 1) == []
+    response = client.post(
+        "/viewers/push?complete=1&protocol=rtmp&time=1", headers=headers, json=[]
+    )
+    assert response.status_code == 400 and "query 'time'" in response.json()["message"]
 
 
 @pytest.mark.parametrize(

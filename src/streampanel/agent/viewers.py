@@ -45,10 +45,12 @@ class _Pusher:
         self.metrics = shared.metrics
         self.sent = 0
         self.dropped = 0
-        # Streams the last delivered snapshot listed, per vhost.
-        self._listed: set[tuple[str, str, str]] = set()
+        # The last snapshot the centre took listed no stream (one empty report is enough).
+        self._empty_delivered = False
 
     def push(self, at: int, counts: Sequence[StreamCount]) -> bool:
+        """Send one snapshot (the server's whole state for the protocol); False when it was
+        dropped."""
         items: list[dict[str, Any]] = [
             {
                 "time": at,
@@ -60,25 +62,14 @@ class _Pusher:
             }
             for c in counts
         ]
-        listed = {(c.vhost, c.app, c.stream) for c in counts}
+        params = {"complete": "1"}
         if not items:
-            # An empty report names no (time, protocol) group, so it would end nothing: the
-            # streams listed last time are reported at zero instead.
-            items = [
-                {
-                    "time": at,
-                    "vhost": v,
-                    "app": a,
-                    "stream": s,
-                    "viewers": 0,
-                    "protocol": self.protocol,
-                }
-                for v, a, s in sorted(self._listed)
-            ]
-            if not items:
-                return True
+            if self._empty_delivered:
+                return True  # nothing live, as the centre already knows
+            # An empty list names no group: the query says which protocol has no stream.
+            params |= {"protocol": self.protocol, "time": str(at)}
         try:
-            self.session.central.post(PUSH_PATH, items, params={"complete": "1"})
+            self.session.central.post(PUSH_PATH, items, params=params)
         except CentralError as error:
             self.dropped += 1
             self.metrics.viewer_snapshots.labels(self.source, "dropped").inc()
@@ -88,7 +79,7 @@ class _Pusher:
                 self.link.unreachable(error.message)
             return False
         self.link.connected()
-        self._listed = listed
+        self._empty_delivered = not items
         self.sent += 1
         self.metrics.viewer_snapshots.labels(self.source, "sent").inc()
         return True

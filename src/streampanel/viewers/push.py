@@ -1,6 +1,6 @@
 """The push route: streaming servers that count their own viewers report them here.
 
-    POST /viewers/push[?complete=1]
+    POST /viewers/push[?complete=1[&protocol=P&time=T]]
     Authorization: Bearer <the server's ingest token>
     Content-Type: application/json
 
@@ -11,13 +11,16 @@
 ``rtmp``).  The token names the server (``streampanel admin server ingest-token NAME``), so a
 server can only report for itself; it is not an account key and opens nothing else.  With
 ``complete=1`` each (time, protocol) group is the server's whole state, so streams it does not
-list have ended.  Answers use the API's envelope with real HTTP statuses.
+list have ended; an empty list names its group in the query (``protocol`` and ``time``): the
+server has no stream of that protocol any more.  Answers use the API's envelope with real HTTP
+statuses.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -108,6 +111,25 @@ def parse_report(
     return groups
 
 
+def ended_report(
+    query: Mapping[str, str], now: float, retention_days: float
+) -> dict[tuple[str, int], list[StreamCount]]:
+    """The group of an empty complete report, named by the query: no stream of ``protocol``
+    at ``time`` (a list without items names no group of its own)."""
+    protocol = query.get("protocol", "")
+    if not protocol or len(protocol) > _LIMITS["protocol"]:
+        raise BadRequest(
+            f"Invalid query 'protocol': expected a non-empty string of at most "
+            f"{_LIMITS['protocol']} characters"
+        )
+    at = _time(query.get("time"))
+    if at is None or not now - retention_days * 86400 <= at <= now + MAX_FUTURE_SECONDS:
+        raise BadRequest(
+            "Invalid query 'time': expected unix seconds within the retention and not in the future"
+        )
+    return {(protocol, at): []}
+
+
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -136,8 +158,11 @@ async def push(context: ServiceContext, request: Request) -> Response:
             if found is None:
                 raise AuthenticationFailed()
             body = decode_json(raw, "Body")
-            groups = parse_report(body, time.time(), context.settings.viewer_retention_days)
+            now, retention = time.time(), context.settings.viewer_retention_days
+            groups = parse_report(body, now, retention)
             complete = request.query_params.get("complete", "") in {"1", "true", "yes"}
+            if complete and not groups and "protocol" in request.query_params:
+                groups = ended_report(request.query_params, now, retention)
             rows = 0
             by_protocol: dict[str, list[tuple[int, list[StreamCount]]]] = defaultdict(list)
             for (protocol, at), counts in sorted(groups.items(), key=lambda g: g[0][1]):
