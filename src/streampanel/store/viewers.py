@@ -239,7 +239,7 @@ def live_rows(
         .limit(limit)
         .offset(offset)
     )
-    return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+    return [tuple(r) for r in conn.execute(query)]
 
 
 def _matching_streams(
@@ -251,7 +251,7 @@ def _matching_streams(
         .join(servers, servers.c.id == viewer_streams.c.server_id)
         .where(_selection(apps, patterns))
     )
-    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}  # type: ignore[misc]
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
 
 
 def range_rows(
