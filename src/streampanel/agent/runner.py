@@ -50,7 +50,12 @@ class Agent:
         self.session = Session(self.central, config, self.spool.agent_id)
         self.wake = threading.Event()
         self.status = StatusWriter(
-            config.state_dir, config.server, self.spool, self.link, self.metrics
+            config.state_dir,
+            config.server,
+            [(str(log.path), log.format) for log in config.access_logs],
+            self.spool,
+            self.link,
+            self.metrics,
         )
         self.readers = [
             LogReader(

@@ -58,10 +58,18 @@ class Status:
 
 class StatusWriter:
     def __init__(
-        self, state_dir: Path, server: str, spool: Spool, link: Link, metrics: AgentMetrics
+        self,
+        state_dir: Path,
+        server: str,
+        logs: list[tuple[str, str]],
+        spool: Spool,
+        link: Link,
+        metrics: AgentMetrics,
     ):
         self.path = state_dir / STATUS_FILE
         self.server = server
+        # The configured access logs: (path, format).
+        self.logs = logs
         self.spool = spool
         self.link = link
         self.metrics = metrics
@@ -97,6 +105,7 @@ class StatusWriter:
                     spooled_blocks=blocks,
                 )
             )
+        logs += self._unread(logs, now)
         state = self.link.state
         status = Status(
             pid=os.getpid(),
@@ -116,6 +125,34 @@ class StatusWriter:
         partial.write_text(json.dumps(asdict(status), indent=1), encoding="utf-8")
         os.replace(partial, self.path)
         return status
+
+    def _unread(self, known: list[LogLag], now: float) -> list[LogLag]:
+        """Configured logs whose current file the agent has not started on (on its first run
+        it waits for the centre to say where to start): all of it is behind."""
+        current = {lag.log for lag in known if not lag.rotated}
+        unread: list[LogLag] = []
+        for log, fmt in self.logs:
+            if log in current:
+                continue
+            try:
+                size = os.stat(log).st_size
+            except OSError:
+                continue
+            unread.append(
+                LogLag(
+                    log=log,
+                    path=log,
+                    rotated=False,
+                    format=fmt,
+                    read=0,
+                    acknowledged=0,
+                    size=size,
+                    lag_bytes=size,
+                    lag_seconds=round(now - self.started, 1) if size else 0.0,
+                    spooled_blocks=0,
+                )
+            )
+        return unread
 
     def _export(self, status: Status) -> None:
         self.metrics.spooled_blocks.set(status.spooled_blocks)
