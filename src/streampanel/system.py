@@ -74,5 +74,6 @@ def build_app(runtime: Runtime, settings: Settings | None = None) -> Streampanel
 
 
 def app_from_environment() -> StreampanelApp:
-    """The uvicorn factory: settings from the environment, the store opened and migrated."""
+    """The uvicorn factory: settings from the environment, the store opened as every entry
+    point opens it (``open_runtime``: at this code's schema, with the store's master key)."""
     return build_app(open_runtime(Settings()))
