@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,13 +54,16 @@ class Central:
         config: AgentConfig,
         *,
         after_first_piece: Callable[[], None] | None = None,
+        on_sent: Callable[[int], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ):
         self.config = config
         # Called once the first piece of a request body went out (the "sending" failpoint).
         self.after_first_piece = after_first_piece
-        # Request body bytes sent (what crosses the network, for the metrics).
+        # Told each request body's size (what crosses the network, for the metrics).
+        self.on_sent = on_sent
         self.bytes_sent = 0
+        self._count_lock = threading.Lock()
         verify: ssl.SSLContext | bool = True
         if config.ca_file is not None:
             verify = ssl.create_default_context(cafile=str(config.ca_file))
@@ -97,7 +101,10 @@ class Central:
             "Content-Type": "application/json",
             "Content-Length": str(len(body)),
         }
-        self.bytes_sent += len(body)
+        with self._count_lock:
+            self.bytes_sent += len(body)
+        if self.on_sent is not None:
+            self.on_sent(len(body))
         try:
             with self._client.stream(
                 "POST", path, content=self._pieces(body), headers=headers, params=params

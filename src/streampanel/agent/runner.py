@@ -46,7 +46,11 @@ class Agent:
         self.link = Link()
         self.failpoints = Failpoints(config.failpoint)
         self.spool = Spool(config.state_dir)
-        self.central = Central(config, after_first_piece=lambda: self.failpoints.hit("sending"))
+        self.central = Central(
+            config,
+            after_first_piece=lambda: self.failpoints.hit("sending"),
+            on_sent=self.metrics.bytes_sent.inc,
+        )
         self.session = Session(self.central, config, self.spool.agent_id)
         self.wake = threading.Event()
         self.status = StatusWriter(
@@ -130,8 +134,16 @@ class Agent:
         self._bye()
         quit_status.set()
         status_thread.join()
-        self.status.write(stopped=True)
+        final = self.status.write(stopped=True)
         delivered = self.spool.oldest() is None
+        log.info(
+            "stopped: %d blocks delivered (%d already held by the centre), %d bytes sent, "
+            "%d blocks left in the spool",
+            sum(self.sender.delivered.values()),
+            self.sender.delivered.get("duplicate", 0),
+            self.central.bytes_sent,
+            final.spooled_blocks,
+        )
         self.central.close()
         self.spool.close()
         return delivered

@@ -47,6 +47,8 @@ class Sender:
         self.failpoints = failpoints
         self.metrics = metrics
         self.wake = wake
+        # Blocks the centre acknowledged in this run, by outcome (committed, duplicate).
+        self.delivered: dict[str, int] = {}
 
     def run(self, stop: threading.Event, *, until_empty: Callable[[], bool] | None = None) -> None:
         """Send until ``stop`` (a block in flight is finished first), or, with
@@ -82,7 +84,6 @@ class Sender:
                 stop.wait(delay(attempt, 1.0, self.config.backoff_max_seconds))
             finally:
                 self.metrics.centre_up.set(1 if self.link.up else 0)
-                self.metrics.bytes_sent.inc(self._take_sent_bytes())
 
     def _send(self, block: SpooledBlock) -> None:
         source = self.spool.source(block.source_id)
@@ -109,7 +110,9 @@ class Sender:
         self.session.renewed()
         self.failpoints.hit("answered")
         self.spool.acknowledge(block, int(answer["offset"]))
-        self.metrics.blocks.labels(str(answer["outcome"])).inc()
+        outcome = str(answer["outcome"])
+        self.metrics.blocks.labels(outcome).inc()
+        self.delivered[outcome] = self.delivered.get(outcome, 0) + 1
 
     def _resolve(self, source: LocalSource) -> int:
         """The centre's id of a file first read while the centre was out of reach."""
@@ -131,7 +134,3 @@ class Sender:
             offset,
             dropped,
         )
-
-    def _take_sent_bytes(self) -> int:
-        sent, self.session.central.bytes_sent = self.session.central.bytes_sent, 0
-        return sent
