@@ -35,6 +35,12 @@ from streampanel.uploads.backoff import delay
 
 log = logging.getLogger("streampanel.agent")
 
+# A block whose request body would be larger is sent in pieces (see LogReader._pieces): far
+# below the centre's limit (intake_max_body_bytes, 16 MiB by default).
+MAX_BLOCK_BODY = 2 << 20
+# A totals row's encoding besides its application name: day, numbers, punctuation.
+_ROW_BYTES = 40
+
 
 class LogReader:
     def __init__(
@@ -130,31 +136,42 @@ class LogReader:
             self.config.state_dir / "rejects", self.config.server, _as_checkpoint(source)
         )
         position = source.read_offset
+        # The parser state where the block being committed starts (a split re-parses it).
+        state_before = source.read_state
 
         def commit(end: int, result: BlockResult, state: str) -> None:
-            nonlocal position, widened
-            body: dict[str, Any] = {
-                "lines": result.lines,
-                "rejected": len(result.rejects),
-                "state": state,
-                "identity": (
-                    {"fingerprint": fingerprint(widened), "head_len": len(widened)}
-                    if widened is not None
-                    else None
-                ),
-                "totals": [
-                    [day.isoformat(), app, int(sent), int(requests)]
-                    for day, app, sent, requests in result.totals.iter_rows()
-                ],
-            }
-            rejects_length = rejects.append(result.rejects)
-            self.spool.add_block(
-                source.id, position, end, body, rejects_length=rejects_length, widened=widened
-            )
-            self.metrics.lines_read.inc(result.lines)
-            position, widened = end, None
-            self.failpoints.hit("spooled")
-            self.wake.set()
+            nonlocal position, widened, state_before
+            for piece_end, piece, piece_state in self._pieces(
+                content, position, end, result, state, state_before
+            ):
+                body: dict[str, Any] = {
+                    "lines": piece.lines,
+                    "rejected": len(piece.rejects),
+                    "state": piece_state,
+                    "identity": (
+                        {"fingerprint": fingerprint(widened), "head_len": len(widened)}
+                        if widened is not None
+                        else None
+                    ),
+                    "totals": [
+                        [day.isoformat(), app, int(sent), int(requests)]
+                        for day, app, sent, requests in piece.totals.iter_rows()
+                    ],
+                }
+                rejects_length = rejects.append(piece.rejects)
+                self.spool.add_block(
+                    source.id,
+                    position,
+                    piece_end,
+                    body,
+                    rejects_length=rejects_length,
+                    widened=widened,
+                )
+                self.metrics.lines_read.inc(piece.lines)
+                position, widened = piece_end, None
+                self.failpoints.hit("spooled")
+                self.wake.set()
+            state_before = state
 
         def idle() -> None:
             # The sender resets a file's read offset after an offset conflict: start over.
@@ -178,6 +195,36 @@ class LogReader:
         if follow_path is not None and not stop.is_set():
             self.spool.finish(source.id)  # replaced at its path and read to its end
         return True
+
+    def _pieces(
+        self,
+        content: Content,
+        start: int,
+        end: int,
+        result: BlockResult,
+        state: str,
+        state_before: str,
+    ) -> list[tuple[int, BlockResult, str]]:
+        """The block as one piece, or — when its totals would make a request body past
+        ``MAX_BLOCK_BODY`` (a log naming very many unknown applications) — its lines read
+        again and parsed in halves, as often as needed: ``(end, result, state)`` each."""
+        totals = result.totals
+        estimate = int(totals["app"].str.len_bytes().sum() or 0) + _ROW_BYTES * totals.height
+        data = content.read_range(start, end) if estimate > MAX_BLOCK_BODY else None
+        if data is None:  # small enough, or not a plain file (gzip is read once)
+            return [(end, result, state)]
+        half = len(data) // 2
+        middle = (data.rfind(b"\n", 0, half) + 1) or (data.find(b"\n", half) + 1)
+        if middle in (0, len(data)):  # a single line
+            return [(end, result, state)]
+        parser = make_parser(self.access_log.format, self.config.app_pattern, state_before)
+        first = parser.parse(data[:middle])
+        first_state = parser.state()
+        second = parser.parse(data[middle:])
+        return [
+            *self._pieces(content, start, start + middle, first, first_state, state_before),
+            *self._pieces(content, start + middle, end, second, parser.state(), first_state),
+        ]
 
     def _source_for(self, content: Content, stop: threading.Event) -> LocalSource | None:
         """The spool's record of this file, made when the file is new to the agent: the

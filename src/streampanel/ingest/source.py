@@ -168,6 +168,13 @@ class Content:
         if self._positional:
             self._raw_position = self.position
 
+    def read_range(self, start: int, end: int) -> bytes | None:
+        """The content between two offsets already read, again (None unless the content is
+        a plain file, which alone can be read by position)."""
+        if not self._positional:
+            return None
+        return os.pread(self._raw.fileno(), end - start, start)
+
     def close(self) -> None:
         if self._data is not self._raw:
             self._data.close()
