@@ -45,7 +45,8 @@ class Refused(CentralError):
     def __init__(self, status: int, message: str, details: dict[str, Any]):
         self.status = status
         self.details = details
-        super().__init__(f"{status} {message}")
+        # Status 0: refused before any request (the token file cannot be read).
+        super().__init__(f"{status} {message}" if status else message)
 
 
 class Central:
