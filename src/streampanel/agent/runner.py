@@ -19,10 +19,10 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from streampanel.agent.central import Central, CentralError
 from streampanel.agent.config import AgentConfig
-from streampanel.agent.disk import DiskReporter
 from streampanel.agent.failpoints import Failpoints
 from streampanel.agent.link import Link
 from streampanel.agent.logs import LogReader
@@ -31,7 +31,10 @@ from streampanel.agent.sender import Sender
 from streampanel.agent.session import Session, Shared
 from streampanel.agent.spool import Spool
 from streampanel.agent.status import StatusWriter
-from streampanel.agent.viewers import HlsPusher, RtmpPusher
+
+if TYPE_CHECKING:
+    from streampanel.agent.disk import DiskReporter
+    from streampanel.agent.viewers import HlsPusher, RtmpPusher
 
 log = logging.getLogger("streampanel.agent")
 
@@ -84,9 +87,20 @@ class Agent:
             wake=self.wake,
         )
         shared = Shared(self.session, self.link, self.metrics)
-        self.rtmp = [RtmpPusher(config, stat, shared) for stat in config.nginx_rtmp]
-        self.hls = [HlsPusher(config, hls_log, shared) for hls_log in config.hls_logs]
-        self.disk = DiskReporter(config, shared) if config.disk.roots else None
+        # The viewer and disk parts load only where they are configured (the push route's
+        # module brings the web framework, the disk walker the store's).
+        self.rtmp: list[RtmpPusher] = []
+        self.hls: list[HlsPusher] = []
+        if config.nginx_rtmp or config.hls_logs:
+            from streampanel.agent.viewers import HlsPusher, RtmpPusher
+
+            self.rtmp = [RtmpPusher(config, stat, shared) for stat in config.nginx_rtmp]
+            self.hls = [HlsPusher(config, hls_log, shared) for hls_log in config.hls_logs]
+        self.disk: DiskReporter | None = None
+        if config.disk.roots:
+            from streampanel.agent.disk import DiskReporter
+
+            self.disk = DiskReporter(config, shared)
 
     def run(self, stop: threading.Event, *, once: bool = False) -> bool:
         """Run until ``stop`` (or, ``once``: read every log to its end, measure the disk,

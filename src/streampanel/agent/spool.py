@@ -101,16 +101,15 @@ class OffsetMoved(Exception):
 
 
 class Spool:
+    """The spool file, used by the readers and the sender at once: each thread has its own
+    connection, and SQLite's locking (WAL: readers never wait) orders the writes."""
+
     def __init__(self, state_dir: Path):
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
         self.path = state_dir / "spool.db"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # WAL synced at every commit: a block reported spooled survives a power loss too.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.row_factory = sqlite3.Row
         with self._write() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -119,22 +118,47 @@ class Spool:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+
+    def _db(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # The WAL synced at every commit: a block reported spooled survives a power
+            # loss too (see _write for the one exception).
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            connection.row_factory = sqlite3.Row
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+    def _write(self, *, synced: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction; ``synced=False`` commits without waiting for the disk (for
+        acknowledgements: one lost to a power failure only sends its block again, which the
+        centre answers as a duplicate)."""
+        db = self._db()
+        if not synced:
+            db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
+        finally:
+            if not synced:
+                db.execute("PRAGMA synchronous=FULL")
 
     def _read(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, parameters).fetchall()
+        return self._db().execute(sql, parameters).fetchall()
 
     def _agent_id(self) -> str:
         """This agent's instance id: made once, kept with the spool, so a restarted agent
@@ -306,7 +330,7 @@ class Spool:
 
     def acknowledge(self, block: SpooledBlock, offset: int) -> None:
         """The centre holds the file up to ``offset`` (at least the block's end)."""
-        with self._write() as db:
+        with self._write(synced=False) as db:
             db.execute("DELETE FROM blocks WHERE seq = ?", (block.seq,))
             db.execute(
                 "UPDATE sources SET acked_offset = MAX(acked_offset, ?) WHERE id = ?",

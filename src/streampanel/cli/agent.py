@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 import typer
 
 from streampanel.agent.config import DEFAULT_CONFIG, ConfigError, load_config
+from streampanel.cli.memory import keep_freed_blocks
 from streampanel.cli.output import fail, print_json, print_record, print_rows
 
 app = typer.Typer(
@@ -51,6 +53,10 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # As for ingest: start-up objects out of the collector's full passes, and freed block
+    # memory kept for the next blocks.
+    gc.freeze()
+    keep_freed_blocks()
     delivered = agent.run(stop, once=once)
     if once and not delivered:
         fail("stopped before everything read was delivered (it stays in the spool)")

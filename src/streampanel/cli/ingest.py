@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import gc
 import signal
@@ -21,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from streampanel.cli.memory import keep_freed_blocks
 from streampanel.cli.output import console, err_console, fail, print_json, print_rows, user_errors
 from streampanel.cli.store import open_store
 from streampanel.ingest.format_names import FORMATS, NGINX_COMBINED
@@ -49,25 +49,6 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _keep_freed_blocks() -> None:
-    """Have glibc's malloc keep the memory of freed blocks for the next ones.
-
-    By default it gives the top of its heap back to the system as soon as twice a block is
-    free there, and reading the next block into new pages faulted each of them in: a third
-    of the cost of reading.  Blocks up to 32 MiB (the largest threshold glibc accepts) now
-    come from the heap, which keeps up to 64 MiB free (two or three blocks) before giving
-    any back.  Elsewhere than glibc this does nothing.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    # Setting the trim threshold also fixes the mapping threshold: only once that took.
-    if mallopt(m_mmap_threshold, 32 << 20) == 1:
-        mallopt(m_trim_threshold, 64 << 20)
 
 
 def _row(report: FileReport) -> dict[str, Any]:
@@ -206,7 +187,7 @@ def access_log(
     # What start-up made (modules, settings, the store) lives as long as the process: kept
     # out of the collector's full passes, each of which cost ~70 ms scanning it.
     gc.freeze()
-    _keep_freed_blocks()
+    keep_freed_blocks()
     try:
         with user_errors(), _stop_on_signals() as stop, progress:
             ingester = Ingester(
