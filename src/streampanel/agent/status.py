@@ -90,7 +90,9 @@ class StatusWriter:
             lag = max(0, size - source.acked_offset)
             if lag == 0:
                 self._caught_up[source.id] = now
-            since = self._caught_up.get(source.id, min(oldest, self.started))
+            # Behind since the centre last held all of it; for a file never caught up with,
+            # since its oldest block waiting (or the agent's start, when none waits).
+            since = self._caught_up.get(source.id, oldest if blocks else self.started)
             logs.append(
                 LogLag(
                     log=source.log,
