@@ -88,9 +88,10 @@ class Settings(BaseSettings):
     # Protocol
     timestamp_window: int = 300
     max_body_bytes: int = 1024 * 1024
-    # Largest request body of an edge agent (a block's totals: a few kilobytes for a 24 MiB
-    # block of an ordinary log, more when a log names many unknown applications).
-    intake_max_body_bytes: int = 16 * 1024 * 1024
+    # Largest request body of an edge agent: a block's totals, a few kilobytes for a 24 MiB
+    # block of an ordinary log; the agent splits a block whose body would pass 2 MiB.  Within
+    # the shipped TLS proxy's body limit (deploy/nginx/streampanel-api.conf).
+    intake_max_body_bytes: int = 3 * 1024 * 1024
     # Per API key token bucket: sustained requests per second and burst size (0 disables).
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200
