@@ -1,5 +1,7 @@
-"""End to end with the real programs: a centre on PostgreSQL and two edges, each a real nginx
-writing its access log and running its own agent.
+"""End to end with the real programs: a centre as docs/deploy.md sets it up (PostgreSQL with
+the shipped roles, two API processes as the application role behind the shipped nginx TLS
+proxy, a test CA) and two edges, each a real nginx writing its access log and running its own
+agent, which reaches the centre through the proxy and verifies it with ``ca_file``.
 
 - EDGE-A serves files over HTTP; curl fetches a known set (full files, a range, a HEAD, a
   404, an unknown application), in three rounds.
@@ -7,10 +9,10 @@ writing its access log and running its own agent.
   over HTTP, and its agent also counts HLS viewers from the same log and polls ``/stat``.
 
 Between the rounds, EDGE-A's agent is SIGKILLed (and started again) and the centre is stopped
-(and started again).  Then ``video.servers`` over HTTP equals, per server and day, the bytes
-and requests nginx logged (read from the logs here, independently of streampanel's parsers);
-the HLS player was seen as a live viewer; viewer snapshots taken while the centre was away
-were dropped, not sent late.
+(both API processes, and started again).  Then ``video.servers`` over HTTPS equals, per server
+and day, the bytes and requests nginx logged (read from the logs here, independently of
+streampanel's parsers); the HLS player was seen as a live viewer, and its stream ended once it
+stopped; viewer snapshots taken while the centre was away were dropped, not sent late.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,48 +29,26 @@ import pytest
 from pydantic import SecretStr
 
 from streampanel.client import Client
-from streampanel.runtime import Runtime, open_runtime
+from streampanel.runtime import open_runtime
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.engine import write_transaction
 from tests.agent.helpers import AgentProcess, issue_token, status, wait_for, write_config
-from tests.conftest import MASTER_KEY, _fresh_postgres_database, server_env
+from tests.conftest import MASTER_KEY
+from tests.deploy.conftest import centre  # noqa: F401  (the fixture proxied stands on)
+from tests.deploy.test_nginx_proxy import Proxied, proxied  # noqa: F401
 from tests.ingest.test_nginx_e2e import FILES, Nginx
-from tests.support.server import LiveServer
 from tests.viewers.test_nginx_rtmp_e2e import Origin, Processes, origin, processes  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 APPS = ("alpha", "beta", "live")
+CDN = 913
 # nginx's combined format: the request line, status and $body_bytes_sent, read independently.
 _LINE = re.compile(
     r'^\S+ \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<method>\S+) /(?P<app>[^/ ?]*)[^"]*" '
     r"(?P<status>\d{3}) (?P<bytes>\d+|-) "
 )
-
-
-@pytest.fixture
-def centre(postgres_server_url: str, tmp_path: Path) -> Iterator[tuple[Runtime, LiveServer]]:
-    url = _fresh_postgres_database(postgres_server_url, "streampanel_agent_e2e")
-    settings = Settings(
-        data_dir=tmp_path / "centre",
-        database_url=url,
-        master_key=SecretStr(MASTER_KEY),
-        migrate_on_start=True,
-    )
-    runtime = open_runtime(settings)
-    env = {
-        **server_env(settings),
-        "STREAMPANEL_BACKGROUND_SERVICES": "false",
-        "STREAMPANEL_APPLICATION_CACHE_SECONDS": "0",
-    }
-    server = LiveServer(env, tmp_path / "centre.log")
-    server.start()
-    try:
-        yield runtime, server
-    finally:
-        server.stop()
-        runtime.close()
 
 
 def logged(log: Path) -> dict[tuple[str, str], tuple[int, int]]:
@@ -109,19 +88,30 @@ def curl(edge: Nginx, round_number: int) -> None:
 
 
 def test_two_edges_deliver_what_nginx_logged(
-    centre: tuple[Runtime, LiveServer],
+    proxied: Proxied,  # noqa: F811
     processes: Processes,  # noqa: F811
     origin: Origin,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     if not shutil.which("curl"):
         pytest.fail("needs curl")
-    runtime, server = centre
+    runtime = open_runtime(
+        Settings(
+            database_url=proxied.centre.app_url,
+            data_dir=proxied.centre.data_dir,
+            master_key=SecretStr(MASTER_KEY),
+        )
+    )
+    ca_file = proxied.logs[0].parent / "ca.pem"
     with write_transaction(runtime.engine) as conn:
-        accounts.create_account(conn, 158, "e2e")
-        api_key, secret = accounts.create_api_key(conn, runtime.box, 158)
+        # An account of its own: the proxy's tests share this centre.
+        accounts.create_account(conn, CDN, "agent e2e")
+        api_key, secret = accounts.create_api_key(conn, runtime.box, CDN)
         for app in APPS:
-            accounts.create_application(conn, 158, app)
+            accounts.create_application(conn, CDN, app)
+
+    def client() -> Client:
+        return Client(f"{proxied.url}/stable/", CDN, api_key, secret, transport=proxied.transport())
 
     www = tmp_path / "www"
     for name, size in FILES.items():
@@ -133,21 +123,23 @@ def test_two_edges_deliver_what_nginx_logged(
     log_b = origin.dir / "access.log"
     config_a = write_config(
         tmp_path / "agent-a.toml",
-        url=server.url,
+        url=proxied.url,
         server="EDGE-A",
         token_file=issue_token(runtime, "EDGE-A", tmp_path),
         state_dir=tmp_path / "state-a",
         logs=[edge_a.log],
+        extra=f'ca_file = "{ca_file}"',
     )
     config_b = write_config(
         tmp_path / "agent-b.toml",
-        url=server.url,
+        url=proxied.url,
         server="EDGE-B",
         token_file=issue_token(runtime, "EDGE-B", tmp_path),
         state_dir=tmp_path / "state-b",
         logs=[log_b],
         extra="\n".join(
             [
+                f'ca_file = "{ca_file}"',
                 "[[hls_logs]]",
                 f'path = "{log_b}"',
                 "window = 10",
@@ -194,23 +186,25 @@ def test_two_edges_deliver_what_nginx_logged(
         agents["A"] = AgentProcess(config_a, tmp_path / "agent-a.out")
 
         # HLS viewers reach the centre while it is up.
-        with Client(server.api_url, 158, api_key, secret) as client:
+        with client() as api:
             wait_for(
                 lambda: any(
                     (row["server"], row["protocol"]) == ("EDGE-B", "hls") and row["viewers"] >= 1
-                    for row in client.viewer_livedetailed(app="live", url="*")
+                    for row in api.viewer_livedetailed(app="live", url="*")
                 ),
                 what="the HLS player as a live viewer",
             )
 
-        # The centre stops for a while; both edges keep serving.
-        server.stop()
+        # The centre stops for a while (the proxy answers 502); both edges keep serving.
+        for api_process in proxied.apis:
+            api_process.stop()
         curl(edge_a, 3)
         wait_for(
             lambda: status(tmp_path / "state-b").get("viewer_snapshots_dropped", 0) >= 1,
             what="a viewer snapshot dropped while the centre is away",
         )
-        server.start()
+        for api_process in proxied.apis:
+            api_process.start()
 
         def delivered(state: Path, log: Path) -> bool:
             found = status(state)
@@ -226,12 +220,12 @@ def test_two_edges_deliver_what_nginx_logged(
         wait_for(lambda: delivered(tmp_path / "state-a", edge_a.log), 90, "EDGE-A delivered")
         wait_for(lambda: delivered(tmp_path / "state-b", log_b), 90, "EDGE-B delivered")
         # Its viewer left the window: the HLS stream is no longer live.
-        with Client(server.api_url, 158, api_key, secret) as client:
+        with client() as api:
             wait_for(
                 lambda: (
                     not [
                         row
-                        for row in client.viewer_livedetailed(app="live", url="*")
+                        for row in api.viewer_livedetailed(app="live", url="*")
                         if row["protocol"] == "hls"
                     ]
                 ),
@@ -248,9 +242,10 @@ def test_two_edges_deliver_what_nginx_logged(
     expected = {"EDGE-A": logged(edge_a.log), "EDGE-B": logged(log_b)}
     assert "+0545]" in edge_a.log.read_text()
     assert sum(requests for _, requests in expected["EDGE-B"].values()) > 5
-    with Client(server.api_url, 158, api_key, secret) as client:
+    with client() as api:
         since = datetime.now(UTC).date() - timedelta(days=10)
-        rows = client.video_servers(list(APPS), since.isoformat())
+        rows = api.video_servers(list(APPS), since.isoformat())
+    runtime.close()
     got: dict[str, dict[str, tuple[int, int]]] = {}
     for row in rows:
         if row["bytes_total"] or row["requests_total"]:
