@@ -36,6 +36,8 @@ def test_every_role_has_its_unit() -> None:
         "streampanel-ingest@.service",
         "streampanel-purge.service",
         "streampanel-purge.timer",
+        "streampanel-tickets-purge.service",
+        "streampanel-tickets-purge.timer",
         "streampanel-disk.service",
         "streampanel-disk.timer",
         "streampanel-agent.service",
