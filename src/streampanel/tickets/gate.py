@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -45,8 +45,7 @@ _START_ROUNDS = 5
 _CACHE_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class Viewer:
+class Viewer(NamedTuple):
     """One request of a viewer, as the streaming server reports it."""
 
     protocol: str  # 'hls' or 'rtmp'
@@ -57,8 +56,7 @@ class Viewer:
     password: str = ""
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     allowed: bool
     reason: str
     # For allowed HLS decisions: the query the playlist's URIs carry (session and segment

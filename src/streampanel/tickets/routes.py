@@ -97,6 +97,16 @@ def _query(uri: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(uri.partition("?")[2]).items()}
 
 
+def _session_of(uri: bytes) -> str:
+    """The ``s`` argument of the playlist's query ('' when absent).  Not parse_qs, which
+    costs more than the rest of a check: sessions are plain ASCII, never percent-encoded."""
+    query = uri.partition(b"?")[2]
+    for argument in query.split(b"&"):
+        if argument.startswith(b"s="):
+            return argument[2:].decode("latin-1")
+    return ""
+
+
 def _segment_seconds(headers: dict[bytes, bytes]) -> int:
     text = headers.get(b"x-sevu-segment-seconds", b"")
     if text.isdigit() and len(text) < 9:
@@ -152,8 +162,7 @@ class HlsCheck:
             await _answer(send, 403)
             return
         headers = _headers(scope)
-        uri = headers.get(b"x-original-uri", b"").decode("latin-1")
-        token = _query(uri).get("s", "") if "?" in uri else ""
+        token = _session_of(headers.get(b"x-original-uri", b""))
         viewer = _hls_viewer(headers)
         seconds = _segment_seconds(headers)
         decision: Decision | None = None
