@@ -64,6 +64,8 @@ class LogReader:
         self.failpoints = failpoints
         self.metrics = metrics
         self.wake = wake
+        # Files checked against the centre's checkpoint in this run.
+        self._reconciled_ids: set[int] = set()
 
     def run(self, stop: threading.Event, *, follow: bool = True) -> None:
         """Read the log into the spool: until ``stop`` when following, else to its end."""
@@ -233,7 +235,7 @@ class LogReader:
         fmt = self.access_log.format
         known = self.spool.find_source(fmt, content.head)
         if known is not None:
-            return known
+            return self._reconciled(known)
         path = os.path.abspath(content.name)
         attempt = 0
         while not stop.is_set():
@@ -270,6 +272,34 @@ class LogReader:
             state=state,
             central_id=central_id,
         )
+
+    def _reconciled(self, source: LocalSource) -> LocalSource:
+        """A file the agent knows, checked once per run against the centre's checkpoint (when
+        the centre answers): ahead of what the agent read (another reader got there), the
+        agent skips to it; behind what the centre acknowledged (its store was restored from
+        a backup), the agent reads again from it.  Otherwise spooled blocks the centre
+        already holds are answered as duplicates, and nothing needs doing."""
+        if source.id in self._reconciled_ids or source.central_id is None:
+            return source
+        try:
+            answer = self.session.lookup(source.format, source.path, source.head)
+        except CentralError:
+            return source  # the sender will meet the centre's checkpoint: offsets are guarded
+        self._reconciled_ids.add(source.id)
+        offset = int(answer["offset"])
+        if source.acked_offset <= offset <= source.read_offset:
+            return source
+        dropped = self.spool.restart_from(source.id, offset, str(answer["state"]))
+        log.warning(
+            "%s: the centre holds this file at byte %d (the agent had read %d, the centre "
+            "had acknowledged %d): reading on from there, %d spooled blocks dropped",
+            source.path,
+            offset,
+            source.read_offset,
+            source.acked_offset,
+            dropped,
+        )
+        return self.spool.source(source.id)
 
     # -- after a restart ------------------------------------------------------------------
 
