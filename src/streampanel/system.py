@@ -55,10 +55,11 @@ def feature_routes(context: ServiceContext, dispatcher: Dispatcher) -> list[Base
     """The routes beside the API: readiness, the viewer push route, the agents' intake, the
     ticket decisions nginx asks for, the docs and the panel."""
     return [
+        # First: nginx asks for a decision on every playlist a player loads.
+        *ticket_routes.routes(context),
         readiness_route(partial(unready_reason, context.engine, context.box)),
         *viewer_push.routes(context),
         *intake_routes.routes(context),
-        *ticket_routes.routes(context),
         *web_routes.routes(context, dispatcher),
     ]
 
