@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from streampanel.ingest import checkpoints
-from streampanel.ingest.checkpoints import RejectsFile
+from streampanel.ingest.rejects import RejectsFile
 from streampanel.runtime import Runtime
 from tests.conftest import MakeAccount
 from tests.ingest.helpers import ingester, totals
@@ -124,8 +124,7 @@ def test_rejects_of_an_uncommitted_run_are_truncated(
 
 
 def test_rejects_file_names_are_safe(tmp_path: Path) -> None:
-    source = checkpoints.Source(7, 1, "f", 10, 0, 0, 0, 0, 0, "{}")
-    assert RejectsFile(tmp_path, "../../etc", source).path == tmp_path / ".._.._etc" / "7.rejects"
+    assert RejectsFile(tmp_path, "../../etc", 7, 0).path == tmp_path / ".._.._etc" / "7.rejects"
 
 
 def test_same_file_for_two_servers_counts_for_each(

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from streampanel.ingest.blocks import ParseAhead
 from streampanel.ingest.formats.common import BlockResult, empty_totals
-from streampanel.ingest.pipeline import ParseAhead
 
 
 def parsed(block: bytes) -> tuple[BlockResult, str]:

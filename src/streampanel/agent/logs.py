@@ -26,11 +26,11 @@ from streampanel.agent.link import Link
 from streampanel.agent.metrics import AgentMetrics
 from streampanel.agent.session import Session
 from streampanel.agent.spool import LocalSource, OffsetMoved, Spool
-from streampanel.ingest.checkpoints import RejectsFile, Source, fingerprint
+from streampanel.ingest.blocks import follow_file, read_blocks
 from streampanel.ingest.formats import make_parser
 from streampanel.ingest.formats.common import BlockResult
-from streampanel.ingest.pipeline import follow_file, read_blocks
-from streampanel.ingest.source import Content, open_content
+from streampanel.ingest.rejects import RejectsFile
+from streampanel.ingest.source import Content, fingerprint, open_content
 from streampanel.uploads.backoff import delay
 
 log = logging.getLogger("streampanel.agent")
@@ -135,7 +135,7 @@ class LogReader:
         widened = content.head if len(content.head) > source.head_len else None
         parser = make_parser(self.access_log.format, self.config.app_pattern, source.read_state)
         rejects = RejectsFile(
-            self.config.state_dir / "rejects", self.config.server, _as_checkpoint(source)
+            self.config.state_dir / "rejects", self.config.server, source.id, source.rejects_length
         )
         position = source.read_offset
         # The parser state where the block being committed starts (a split re-parses it).
@@ -359,19 +359,3 @@ class LogReader:
                 return content
             content.close()
         return None
-
-
-def _as_checkpoint(source: LocalSource) -> Source:
-    """The spool's record in the shape the rejects file takes (its id and committed length)."""
-    return Source(
-        id=source.id,
-        server_id=0,
-        fingerprint=source.fingerprint,
-        head_len=source.head_len,
-        offset=source.read_offset,
-        lines=0,
-        rejected=0,
-        unattributed=0,
-        rejects_offset=source.rejects_length,
-        state=source.read_state,
-    )

@@ -18,7 +18,7 @@ from streampanel.agent.central import Central, Refused
 from streampanel.agent.config import AgentConfig
 from streampanel.agent.link import Link
 from streampanel.agent.metrics import AgentMetrics
-from streampanel.ingest.checkpoints import fingerprint
+from streampanel.ingest.source import fingerprint
 from streampanel.intake import wire
 
 VERSION = "1"

@@ -1,6 +1,6 @@
 """Ingest checkpoints: which log file is this, where did reading stop, and moving that point
 block by block, for local ingestion and the agents' intake alike: the ``ingest_sources`` row
-and its queries, and the rejects file kept beside it.
+and its queries (the rejects file kept beside it: ``ingest.rejects``).
 
 A file is known by a hash of its first bytes (up to ``HEAD_BYTES`` of content), per server:
 the identity survives a rename (``access.log`` -> ``access.log.1``) and compression
@@ -11,23 +11,18 @@ what it had; its identity is widened once it has grown.
 Exactly once: a block's totals are added in the transaction that moves its file's
 checkpoint from the block's start to its end (:func:`advance`), and the move happens only
 while the checkpoint still stands at the start.
-
-The rejects file of a source is append-only and its committed length is stored with the
-offset: a run that died after writing rejects but before committing truncates the file back,
-so rejected lines too are kept exactly once.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from streampanel.ingest.source import fingerprint
 from streampanel.store.tables.usage import ingest_sources
 
 
@@ -60,10 +55,6 @@ def _source(row: Any) -> Source:
         rejects_offset=row.rejects_offset,
         state=row.state,
     )
-
-
-def fingerprint(head: bytes) -> str:
-    return hashlib.sha256(head).hexdigest()
 
 
 def source_head_lengths(conn: Connection, server_id: int) -> list[int]:
@@ -224,33 +215,3 @@ def list_sources(conn: Connection, server_id: int | None = None) -> list[dict[st
     if server_id is not None:
         query = query.where(ingest_sources.c.server_id == server_id)
     return [dict(r) for r in conn.execute(query).mappings()]
-
-
-class RejectsFile:
-    """``<dir>/<server>/<source id>.rejects``: the raw lines of a source that did not parse."""
-
-    def __init__(self, directory: Path, server: str, source: Source):
-        self.path = directory / _safe(server) / f"{source.id}.rejects"
-        self.length = source.rejects_offset
-        if self.path.exists() and self.path.stat().st_size > self.length:
-            # Written by a run that died before committing: those lines come again.
-            with self.path.open("r+b") as handle:
-                handle.truncate(self.length)
-
-    def append(self, lines: list[bytes]) -> int:
-        """Append ``lines``; returns the length to commit with the block."""
-        if not lines:
-            return self.length
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = b"\n".join(lines) + b"\n"
-        # Written (to the page cache) before the commit that counts these lines: a killed
-        # process loses nothing.  No fsync per block (it cost ~10 % of ingest time): after
-        # a power loss the last lines may be missing, never doubled.
-        with self.path.open("ab") as handle:
-            handle.write(data)
-        self.length += len(data)
-        return self.length
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"

@@ -1,5 +1,5 @@
 """Following a log like ``tail -F``: the blocks of complete lines a path gains, across
-rotations and truncations.  ``ingest --follow`` (``pipeline.follow_file`` and
+rotations and truncations.  ``ingest --follow`` (``blocks.follow_file`` and
 ``read_blocks``) and the HLS viewer collector (:class:`Follower`) read their logs through
 these rules:
 

@@ -8,6 +8,7 @@ plain and later found gzip'd resumes at the same place.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -190,6 +191,11 @@ def _peek(raw: BinaryIO, size: int) -> bytes:
     data = raw.read(size)
     raw.seek(position)
     return data
+
+
+def fingerprint(head: bytes) -> str:
+    """A content's identity: the SHA-256 of its first bytes (``Content.head``), in hex."""
+    return hashlib.sha256(head).hexdigest()
 
 
 def open_content(path: str) -> Content:
