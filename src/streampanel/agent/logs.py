@@ -35,7 +35,7 @@ from streampanel.uploads.backoff import delay
 
 log = logging.getLogger("streampanel.agent")
 
-# A block whose request body would be larger is sent in pieces (see LogReader._pieces): far
+# A block whose request body would be larger is sent in pieces (see LogReader._pieces),
 # below the centre's limit (intake_max_body_bytes, 3 MiB by default).
 MAX_BLOCK_BODY = 2 << 20
 # A totals row's encoding besides its application name: day, numbers, punctuation.
