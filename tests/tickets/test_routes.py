@@ -166,3 +166,44 @@ def test_callers_outside_the_trusted_servers_are_refused(
     # Nothing was decided: no use, no attempt.
     assert dispatch(runtime, creds, "sevu.status", key=key)["ticket"]["used"] == 0
     assert dispatch(runtime, creds, "sevu.errorlog", key=key)["data"] == []
+
+
+def test_a_store_outage_is_a_503(runtime: Runtime) -> None:
+    import asyncio
+
+    from sqlalchemy import create_engine
+
+    from streampanel.tickets.gate import TicketGate
+    from streampanel.tickets.routes import HlsCheck, HlsStart, RtmpPlay, RtmpPublish
+    from streampanel.tickets.routes import _TrustedServers as Trusted
+
+    down = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    gate = TicketGate(runtime.settings, down, b"k" * 32, "secret")
+    trusted = Trusted(["127.0.0.1/32"])
+    session = gate.sessions.issue(1, int(time.time()) + 60, int(time.time()), VIEWER)
+    requests = [
+        (HlsStart(gate, trusted), "/hls/live/cam/index.m3u8?key=k&pass=p", b""),
+        (HlsCheck(gate, trusted), f"/hls/live/cam/index.m3u8?s={session}", b""),
+        (RtmpPlay(gate, trusted), "", b"addr=203.0.113.7&app=live&name=cam&key=k&pass=p"),
+        (RtmpPublish(gate, trusted), "", b"addr=203.0.113.7&app=live&name=cam&user=u&pass=p"),
+    ]
+
+    async def status(app: Any, uri: str, body: bytes) -> int:
+        headers = [(k.lower().encode(), v.encode()) for k, v in hls_headers(uri).items()]
+        scope = {"type": "http", "client": ("127.0.0.1", 5000), "headers": headers}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    try:
+        for app, uri, body in requests:
+            assert asyncio.run(status(app, uri, body)) == 503, app
+    finally:
+        down.dispose()
