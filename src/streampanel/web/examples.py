@@ -103,8 +103,14 @@ if ($arrResponse) {{
 
 def python_example(command: Command, params: dict[str, Any], url: str) -> str:
     method = command.name.replace(".", "_")
-    arguments = ", ".join(f"{name}={value!r}" for name, value in params.items())
-    if hasattr(Client, method) and not any(keyword.iskeyword(name) for name in params):
+    # A member named by a Python keyword (sevu's 'pass') goes in as **{...}.
+    plain = {n: v for n, v in params.items() if n.isidentifier() and not keyword.iskeyword(n)}
+    others = {n: v for n, v in params.items() if n not in plain}
+    arguments = ", ".join(
+        [f"{name}={value!r}" for name, value in plain.items()]
+        + ([f"**{others!r}"] if others else [])
+    )
+    if hasattr(Client, method) and not others:
         call = f"client.{method}({arguments})"
         comment = f"# the {command.payload_key!r} member of the answer"
     else:
