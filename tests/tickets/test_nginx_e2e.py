@@ -21,7 +21,7 @@ from streampanel.store.engine import write_transaction
 from streampanel.tickets import rules
 from streampanel.tickets.links import LINK_PURPOSE
 from streampanel.tickets.passwords import hash_password
-from tests.conftest import Credentials, MakeAccount
+from tests.conftest import Credentials, MakeAccount, clean_store
 from tests.support.calls import dispatch
 from tests.support.server import LiveServer
 from tests.support.ticket_edge import (
@@ -54,6 +54,8 @@ def live_cam(edge: Edge, session_runtime: Runtime) -> Iterator[str]:
     """A stream published as live/cam with its stream user's credentials, for the whole
     module (each test empties the store afterwards: a running publisher does not care)."""
     engine = session_runtime.engine
+    # The store as each test leaves it holds another 'live' (names are global).
+    clean_store(session_runtime)
     with write_transaction(engine) as conn:
         if accounts.get_account(conn, 900) is None:
             accounts.create_account(conn, 900, "publisher")

@@ -1,6 +1,7 @@
 """Viewer tickets and publisher users (the ``sevu.*`` commands), enforced by nginx.
 
-``rules`` (patterns, IP rules, keys), ``dates`` and ``links`` (session and segment links) are
-pure; ``gate`` decides on the store; ``routes`` is the HTTP face nginx and nginx-rtmp call;
-``service`` purges old attempts.  See docs/tickets.md.
+Pure: ``rules`` (patterns, IP rules and their binding, keys), ``dates``, ``links`` (sessions
+and nginx secure_link segment links) and ``passwords`` (scrypt).  On the store: ``gate``
+takes the decisions, ``purge`` removes old attempts.  ``routes`` is the HTTP face nginx and
+nginx-rtmp call, ``service`` runs the purge beside the server.  See docs/tickets.md.
 """

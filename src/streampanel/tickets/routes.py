@@ -114,13 +114,17 @@ def _segment_seconds(headers: dict[bytes, bytes]) -> int:
     return 0
 
 
-class HlsStart:
-    """A playlist requested with a ticket: the start decision, then a redirect carrying the
-    session, so the player's reloads and child playlists never present the ticket again."""
+class _Route:
+    """A decision route: only the trusted streaming servers get an answer."""
 
     def __init__(self, gate: TicketGate, trusted: _TrustedServers):
         self.gate = gate
         self.trusted = trusted
+
+
+class HlsStart(_Route):
+    """A playlist requested with a ticket: the start decision, then a redirect carrying the
+    session, so the player's reloads and child playlists never present the ticket again."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.trusted(scope):
@@ -150,12 +154,8 @@ class HlsStart:
         await _answer(send, 302, ((b"location", location.encode("latin-1")),))
 
 
-class HlsCheck:
+class HlsCheck(_Route):
     """nginx ``auth_request`` for playlists of a running session."""
-
-    def __init__(self, gate: TicketGate, trusted: _TrustedServers):
-        self.gate = gate
-        self.trusted = trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.trusted(scope):
@@ -201,12 +201,12 @@ def _with_connection_args(fields: dict[str, str], names: tuple[str, ...]) -> dic
     }
 
 
-class RtmpPlay:
-    """nginx-rtmp ``on_play``: a play is a start."""
+class _RtmpNotification(_Route):
+    """An nginx-rtmp notification (an urlencoded POST): 200 lets the client go on, anything
+    else closes its connection."""
 
-    def __init__(self, gate: TicketGate, trusted: _TrustedServers):
-        self.gate = gate
-        self.trusted = trusted
+    # The credentials it reads, from the form or else from the connection URL.
+    credentials: tuple[str, ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -216,7 +216,24 @@ class RtmpPlay:
         if fields is None or not self.trusted(scope):
             await _answer(send, 403)
             return
-        fields = _with_connection_args(fields, ("key", "pass"))
+        fields = _with_connection_args(fields, self.credentials)
+        try:
+            allowed = await run_in_threadpool(self.decide, fields)
+        except StoreUnavailable:
+            await _answer(send, 503)
+            return
+        await _answer(send, 200 if allowed else 403)
+
+    def decide(self, fields: dict[str, str]) -> bool:
+        raise NotImplementedError
+
+
+class RtmpPlay(_RtmpNotification):
+    """nginx-rtmp ``on_play``: a play is a start."""
+
+    credentials = ("key", "pass")
+
+    def decide(self, fields: dict[str, str]) -> bool:
         viewer = Viewer(
             "rtmp",
             fields.get("addr", ""),
@@ -225,47 +242,26 @@ class RtmpPlay:
             fields.get("key", ""),
             fields.get("pass", ""),
         )
-        try:
-            decision = await run_in_threadpool(self.gate.start, viewer)
-        except StoreUnavailable:
-            await _answer(send, 503)
-            return
-        await _answer(send, 200 if decision.allowed else 403)
+        return self.gate.start(viewer).allowed
 
 
-class RtmpPublish:
+class RtmpPublish(_RtmpNotification):
     """nginx-rtmp ``on_publish``: the stream users of the application and stream."""
 
-    def __init__(self, gate: TicketGate, trusted: _TrustedServers):
-        self.gate = gate
-        self.trusted = trusted
+    credentials = ("user", "pass")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            fields = await _form(scope, receive)
-        except ClientGone:
-            return
-        if fields is None or not self.trusted(scope):
-            await _answer(send, 403)
-            return
-        fields = _with_connection_args(fields, ("user", "pass"))
-        app, stream = fields.get("app", ""), fields.get("name", "")
-        try:
-            allowed = await run_in_threadpool(
-                self.gate.may_publish, app, stream, fields.get("user", ""), fields.get("pass", "")
-            )
-        except StoreUnavailable:
-            await _answer(send, 503)
-            return
+    def decide(self, fields: dict[str, str]) -> bool:
+        app, stream, user = fields.get("app", ""), fields.get("name", ""), fields.get("user", "")
+        allowed = self.gate.may_publish(app, stream, user, fields.get("pass", ""))
         log.info(
             "publish %s/%s by %r from %s: %s",
             app,
             stream,
-            fields.get("user", ""),
+            user,
             fields.get("addr", ""),
             "allowed" if allowed else "refused",
         )
-        await _answer(send, 200 if allowed else 403)
+        return allowed
 
 
 def build_gate(context: ServiceContext) -> TicketGate:
