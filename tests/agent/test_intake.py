@@ -239,3 +239,18 @@ def test_disk_figures_are_summed_over_servers(
         rows = conn.execute(select(disk_usage.c.storage_user_id, disk_usage.c.bytes)).all()
         users = {u["id"]: u["name"] for u in accounts.list_storage_users(conn)}
     assert {users[u]: b for u, b in rows} == {"alice": 70, "bob": 5}
+
+
+def test_messages_decode_with_the_api_bounds(runtime: Runtime, client: TestClient) -> None:
+    """The intake decodes JSON as every route does: deep nesting, duplicate keys and lone
+    surrogates are a 400 naming the problem, never a 500."""
+    token = token_for(runtime, "EDGE1")
+    headers = {"Authorization": f"Bearer {token}"}
+    for raw, says in (
+        (b'{"agent": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (b'{"agent": "a", "agent": "b"}', "duplicate key"),
+        (b'{"agent": "\\ud800"}', "unpaired surrogate"),
+    ):
+        response = client.post(wire.HELLO, content=raw, headers=headers)
+        assert response.status_code == 400, response.text
+        assert says in response.json()["message"]

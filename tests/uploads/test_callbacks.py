@@ -338,3 +338,10 @@ def test_a_name_rebinding_to_loopback_reaches_only_the_checked_address() -> None
 def test_only_http_urls_are_called() -> None:
     with pytest.raises(callbacks.Refused):
         callbacks.check_destination("file:///etc/passwd", allow_private=True)
+
+
+@pytest.mark.parametrize("stamp", ["²", "١٧٠٠٠٠٠٠٠٠", "9" * 5000, "", "-1"])
+def test_verify_refuses_timestamps_that_are_not_ascii_numbers(stamp: str) -> None:
+    body = b"{}"
+    header = callbacks.signature("s" * 64, 1_700_000_000, body)
+    assert not callbacks.verify("s" * 64, stamp, body, header)

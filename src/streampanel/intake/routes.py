@@ -35,6 +35,7 @@ from streampanel.errors import (
 from streampanel.intake import wire
 from streampanel.intake.service import Intake, IntakeConflict, Server
 from streampanel.protocol import envelope
+from streampanel.protocol.request import decode_json
 from streampanel.service import ServiceContext
 from streampanel.store.viewers import server_for_token
 
@@ -47,8 +48,11 @@ _STATUSES = {400, 401, 403, 409, 413, 503}
 
 
 def _message(model: type[M], raw: bytes) -> M:
+    # The one client-JSON decoder of every route (nesting, duplicates, surrogates bounded
+    # there), then the message's model.
+    value = decode_json(raw, "Message")
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate(value)
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(part) for part in error["loc"]) or "body"
@@ -98,7 +102,11 @@ async def _handle(
 
 
 def routes(context: ServiceContext) -> list[Route]:
-    intake = Intake(context.engine, max_body_bytes=context.settings.intake_max_body_bytes)
+    intake = Intake(
+        context.engine,
+        max_body_bytes=context.settings.intake_max_body_bytes,
+        application_cache_seconds=context.settings.application_cache_seconds,
+    )
     table: list[tuple[str, type[BaseModel], Operation]] = [
         (wire.HELLO, wire.Hello, intake.hello),
         (wire.SOURCES, wire.SourceQuery, intake.source),

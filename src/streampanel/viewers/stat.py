@@ -61,7 +61,9 @@ def _count_stream(stream: ET.Element) -> tuple[int, bool]:
         viewers = sum(1 for c in clients if c.find("publishing") is None and not is_relay(c))
         return viewers, False
     nclients_text = _text(stream, "nclients")
-    nclients = int(nclients_text) if nclients_text.isdigit() else 0
+    # ASCII digits only ('²'.isdigit() is true), and no more than a 32-bit count.
+    fits = nclients_text.isascii() and nclients_text.isdigit() and len(nclients_text) <= 9
+    nclients = int(nclients_text) if fits else 0
     if nclients == 0:
         return 0, False
     publisher = 1 if stream.find("publishing") is not None else 0
