@@ -25,11 +25,14 @@ class ApplicationNames:
     """Splits per-(day, name) totals into attributed and unattributed ones.
 
     The map is read once and again when a name is not in it (an application created since),
-    at most every ``RELOAD_SECONDS``: a name that stays unknown costs no query per block.
+    at most every ``reload_seconds``: a name that stays unknown costs no query per block.
+    With ``reload_seconds`` 0 it is read for every split (a store whose applications are
+    replaced, not only added to, as the tests' are).
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, reload_seconds: float = RELOAD_SECONDS):
         self._engine = engine
+        self._reload_seconds = reload_seconds
         self._apps: dict[str, tuple[int, int]] = {}
         self._loaded = 0.0
         self._lock = threading.Lock()
@@ -38,7 +41,7 @@ class ApplicationNames:
         self, rows: Iterable[tuple[date, str, int, int]]
     ) -> tuple[list[Attributed], list[Unattributed]]:
         rows = list(rows)
-        if any(app not in self._apps for _, app, _, _ in rows):
+        if self._reload_seconds <= 0 or any(app not in self._apps for _, app, _, _ in rows):
             self._reload()
         apps = self._apps
         attributed: list[Attributed] = []
@@ -53,7 +56,7 @@ class ApplicationNames:
 
     def _reload(self) -> None:
         with self._lock:
-            if self._apps and time.monotonic() - self._loaded < RELOAD_SECONDS:
+            if self._apps and time.monotonic() - self._loaded < self._reload_seconds:
                 return
             with self._engine.connect() as conn:
                 self._apps = accounts.application_ids_by_name(conn)

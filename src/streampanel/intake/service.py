@@ -81,6 +81,7 @@ class Intake:
         engine: Engine,
         *,
         max_body_bytes: int,
+        application_cache_seconds: float,
         lease_seconds: float = LEASE_SECONDS,
         clock: Callable[[], float] = time.time,
     ):
@@ -88,7 +89,9 @@ class Intake:
         self.max_body_bytes = max_body_bytes
         self.lease_seconds = lease_seconds
         self.clock = clock
-        self._apps = ApplicationNames(engine)
+        # A block naming an application the map does not hold re-reads it (at most every
+        # application_cache_seconds; 0: for every block).
+        self._apps = ApplicationNames(engine, application_cache_seconds)
 
     def hello(self, server: Server, message: wire.Hello) -> dict[str, Any]:
         if message.server != server.name:
