@@ -20,7 +20,7 @@ from streampanel.commands.params import (
 )
 from streampanel.commands.registry import command
 from streampanel.errors import InvalidParameter, UnknownObject
-from streampanel.store import accounts, usage
+from streampanel.store import usage
 
 
 def _optional_start(value: Any) -> Any:
@@ -81,13 +81,23 @@ def video_servers(ctx: CallContext, params: VideoServersParams) -> list[dict[str
     payload_key="usage",
 )
 def disk_usage(ctx: CallContext, params: DiskUsageParams) -> list[dict[str, Any]]:
-    owned = {u["name"]: u["id"] for u in accounts.list_storage_users(ctx.conn, ctx.account_id)}
-    if params.cpu:
-        for name in params.cpu:
-            if name not in owned:
-                raise UnknownObject("storage user", name)
-        ids = [owned[name] for name in params.cpu]
-    else:
-        ids = list(owned.values())
-    first, last = _period(params.starttime, ctx.now.date())
-    return usage.disk_days(ctx.conn, ids, first, last) if ids else []
+    try:
+        first, last = _period(params.starttime, ctx.now.date())
+    except InvalidParameter:
+        # An unknown storage user is still the answer first: read the names alone.
+        _check_storage_users(usage.account_disk_days(ctx.conn, ctx.account_id, None, None), params)
+        raise
+    figures = usage.account_disk_days(ctx.conn, ctx.account_id, first, last)
+    _check_storage_users(figures, params)
+    wanted = set(params.cpu)
+    return [
+        {"summary_date": day, "cpu_user": name, "bytes_total": size}
+        for day, name, size in figures.rows
+        if not wanted or name in wanted
+    ]
+
+
+def _check_storage_users(figures: usage.DiskDays, params: DiskUsageParams) -> None:
+    for name in params.cpu:
+        if name not in figures.users:
+            raise UnknownObject("storage user", name)

@@ -1,35 +1,181 @@
 """Core SELECTs compiled once per dialect and run straight on the driver's cursor.
 
-For the few queries on every request's path whose columns need no SQLAlchemy type processing
-(integers and strings): there, SQLAlchemy's per-execution bookkeeping costs several times the
-query itself.  The statement is still written with SQLAlchemy Core, and runs inside whatever
-transaction the ``Connection`` is in.
+For the queries on the read commands' path: there, building a statement and SQLAlchemy's
+per-execution bookkeeping cost several times the query itself (a statement built per call
+costs ~150 µs before it runs).  The statement is still written with SQLAlchemy Core, once,
+with named ``bindparam``s; it runs inside whatever transaction the ``Connection`` is in.
+
+Parameters go through the dialect's bind processing (a date becomes SQLite's ISO text), and
+a list parameter is matched with ``in_list``: ``= ANY(array)`` on PostgreSQL, a JSON array
+read by ``json_each`` on SQLite, so one compiled statement serves lists of every length.
+Result values come as the driver gives them, integers and strings alike on both stores;
+a ``Date`` column is selected as text (``iso_date``), so both give ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, String
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql.visitors import iterate
+
+
+class InList(ColumnElement[bool]):
+    """``column`` is one of the list bound to ``parameter`` (see the module's first lines)."""
+
+    inherit_cache = False
+
+    def __init__(self, column: ColumnElement[Any], parameter: BindParameter[Any], like: bool):
+        self.column = column
+        self.parameter = parameter
+        self.by_pattern = like
+        # Not Boolean: SQLite would get the test compared with 1, which hides it from the
+        # planner.
+        self.type = NullType()  # type: ignore[assignment]
+
+
+def in_list(column: ColumnElement[Any], parameter: BindParameter[Any]) -> InList:
+    """``column`` equals one of the values of the list ``parameter``."""
+    return InList(column, parameter, like=False)
+
+
+def like_any(column: ColumnElement[Any], parameter: BindParameter[Any]) -> InList:
+    """``column`` is LIKE one of the patterns of the list ``parameter`` (escape ``\\``)."""
+    return InList(column, parameter, like=True)
+
+
+@compiles(InList, "postgresql")
+def _postgresql_in_list(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    parameter = compiler.process(element.parameter, **kw)
+    # LIKE's escape character is a backslash by default on PostgreSQL.
+    return f"{column} {'LIKE' if element.by_pattern else '='} ANY ({parameter})"
+
+
+@compiles(InList, "sqlite")
+def _sqlite_in_list(element: InList, compiler: SQLCompiler, **kw: Any) -> str:
+    # Compiled SQL of a column and a bound parameter: no client text is ever part of it.
+    column = compiler.process(element.column, **kw)
+    parameter = compiler.process(element.parameter, **kw)
+    if element.by_pattern:
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({parameter}) "  # noqa: S608
+            f"WHERE {column} LIKE json_each.value ESCAPE '\\')"
+        )
+    return f"{column} IN (SELECT value FROM json_each({parameter}))"  # noqa: S608
+
+
+class CodePointOrder(ColumnElement[str]):
+    """A text column compared by code point (Python's order for ``str``)."""
+
+    type = String()
+    inherit_cache = False
+
+    def __init__(self, column: ColumnElement[Any]):
+        self.column = column
+
+
+def code_point_order(column: ColumnElement[Any]) -> CodePointOrder:
+    """``column`` to sort by code point on every store, as Python sorts strings: SQLite's
+    default collation already does; PostgreSQL's depends on the database's locale."""
+    return CodePointOrder(column)
+
+
+@compiles(CodePointOrder, "postgresql")
+def _postgresql_code_points(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} COLLATE "C"'
+
+
+@compiles(CodePointOrder, "sqlite")
+def _sqlite_code_points(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+class IsoDate(ColumnElement[str]):
+    """A ``Date`` column as ``YYYY-MM-DD`` text, formatted by the store."""
+
+    type = String()
+    inherit_cache = False
+
+    def __init__(self, column: ColumnElement[Any]):
+        self.column = column
+
+
+def iso_date(column: ColumnElement[Any]) -> IsoDate:
+    """``column`` (a ``Date``) as ``YYYY-MM-DD`` text: what SQLite holds, and what
+    PostgreSQL formats in C faster than Python formats the dates the driver would build."""
+    return IsoDate(column)
+
+
+@compiles(IsoDate, "postgresql")
+def _postgresql_iso_date(element: IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.column, **kw)}, 'YYYY-MM-DD')"
+
+
+@compiles(IsoDate, "sqlite")
+def _sqlite_iso_date(element: IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # Parameter names in order for drivers taking positional parameters (SQLite's ``?``);
+    # None for named ones (psycopg's ``%(name)s``).
+    order: tuple[str, ...] | None
+    # name -> conversion, for parameters whose type the dialect converts or that are lists
+    converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
+def _list_converter(dialect_name: str, item: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    def convert(values: Any) -> Any:
+        items = [item(v) for v in values] if item is not None else list(values)
+        return json.dumps(items) if dialect_name == "sqlite" else items
+
+    return convert
 
 
 class DriverQuery:
     def __init__(self, statement: Select[Any]):
         self._statement = statement
-        # dialect name -> (SQL text, positional parameter order or None for named)
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, _Compiled] = {}
+        self._lists = {
+            element.parameter.key for element in iterate(statement) if isinstance(element, InList)
+        }
 
-    def _for(self, conn: Connection) -> tuple[str, tuple[str, ...] | None]:
-        entry = self._compiled.get(conn.dialect.name)
+    def _for(self, conn: Connection) -> _Compiled:
+        dialect = conn.dialect
+        entry = self._compiled.get(dialect.name)
         if entry is None:
-            compiled = self._statement.compile(dialect=conn.dialect)
+            compiled = self._statement.compile(dialect=dialect)
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            entry = self._compiled[conn.dialect.name] = (compiled.string, order)
+            converters: list[tuple[str, Callable[[Any], Any]]] = []
+            for name, bind in compiled.binds.items():
+                process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if name in self._lists:
+                    converters.append((name, _list_converter(dialect.name, process)))
+                elif process is not None:
+                    converters.append((name, process))
+            entry = self._compiled[dialect.name] = _Compiled(
+                compiled.string, order, tuple(converters)
+            )
         return entry
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        sql, order = self._for(conn)
+        compiled = self._for(conn)
+        if compiled.converters:
+            params = params.copy()
+            for name, convert in compiled.converters:
+                params[name] = convert(params[name])
+        order = compiled.order
         arguments = [params[name] for name in order] if order is not None else params
         dbapi_error = conn.dialect.loaded_dbapi.Error
         driver = None
@@ -37,12 +183,16 @@ class DriverQuery:
             driver = conn.connection.driver_connection
             cursor = driver.cursor()  # type: ignore[union-attr]
             try:
-                cursor.execute(sql, arguments)
+                cursor.execute(compiled.sql, arguments)
                 return list(cursor.fetchall())
             finally:
                 cursor.close()
         except dbapi_error as exc:
-            # Behave as SQLAlchemy would: its exception types, and a dead connection dropped.
-            if conn.dialect.is_disconnect(exc, driver, None):
+            # Behave as SQLAlchemy would: its exception types, and a dead connection dropped
+            # (and said to be: a restart is then retried once, an outage answered 503).
+            disconnect = conn.dialect.is_disconnect(exc, driver, None)
+            if disconnect:
                 conn.invalidate(exc)
-            raise DBAPIError.instance(sql, arguments, exc, dbapi_error) from exc
+            raise DBAPIError.instance(
+                compiled.sql, arguments, exc, dbapi_error, connection_invalidated=disconnect
+            ) from exc

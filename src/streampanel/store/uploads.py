@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, or_, select, update
 
 from streampanel.secretbox import SecretBox
 from streampanel.store.accounts import utcnow
@@ -168,15 +168,22 @@ def find_by_signature(conn: Connection, account_id: int, signature: str) -> Job 
     return Job.from_row(row) if row else None
 
 
-def list_jobs(conn: Connection, account_id: int, kind: str, limit: int, offset: int) -> list[Job]:
-    query = (
-        select(upload_jobs)
-        .where(upload_jobs.c.account_id == account_id, upload_jobs.c.kind == kind)
-        .order_by(upload_jobs.c.id.desc())
-        .limit(limit)
-        .offset(offset)
+# On aws.status's path: built once (building a statement costs more than running it).
+_NEWEST_JOBS = (
+    select(upload_jobs)
+    .where(
+        upload_jobs.c.account_id == bindparam("account_id"),
+        upload_jobs.c.kind == bindparam("kind"),
     )
-    return [Job.from_row(r) for r in conn.execute(query).mappings()]
+    .order_by(upload_jobs.c.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
+def list_jobs(conn: Connection, account_id: int, kind: str, limit: int, offset: int) -> list[Job]:
+    parameters = {"account_id": account_id, "kind": kind, "limit": limit, "offset": offset}
+    return [Job.from_row(r) for r in conn.execute(_NEWEST_JOBS, parameters).mappings()]
 
 
 # --- the queue -------------------------------------------------------------------------

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, String, Table, func, select, type_coerce
+from sqlalchemy import BigInteger, Connection, Dialect, Table, and_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from streampanel.store.driverquery import DriverQuery, in_list, iso_date
 from streampanel.store.tables import servers, storage_users
 from streampanel.store.tables.usage import (
     disk_usage,
@@ -120,6 +121,26 @@ def period(start: date | None, today: date) -> tuple[date, date]:
     return first, first + timedelta(days=PERIOD_DAYS - 1)
 
 
+# The read commands' queries: compiled once, run on the driver (see ``DriverQuery``).
+_SERVER_DAY_TOTALS = DriverQuery(
+    select(
+        iso_date(usage_daily.c.day),
+        servers.c.name,
+        # BIGINT: PostgreSQL's sum of BIGINTs is NUMERIC, which the driver makes a Decimal.
+        cast(func.sum(usage_daily.c.bytes), BigInteger),
+        cast(func.sum(usage_daily.c.requests), BigInteger),
+    )
+    .join_from(usage_daily, servers, servers.c.id == usage_daily.c.server_id)
+    .where(
+        in_list(usage_daily.c.application_id, bindparam("applications")),
+        usage_daily.c.day >= bindparam("first"),
+        usage_daily.c.day <= bindparam("last"),
+    )
+    # Server names are unique: grouping by name is grouping by server.
+    .group_by(usage_daily.c.day, servers.c.name)
+)
+
+
 def server_days(
     conn: Connection, application_ids: Sequence[int], first: date, last: date
 ) -> list[dict[str, Any]]:
@@ -128,53 +149,21 @@ def server_days(
     Every server that served any of the applications in the period gets a row for every
     day of the period; rows are sorted by date, then server name.
     """
-    # SQLite keeps dates as ISO text: read it as text rather than parsing 1,500 dates into
-    # objects only to format them again.  PostgreSQL's driver gives date objects cheaply.
-    as_text = conn.dialect.name == "sqlite"
-    day = type_coerce(usage_daily.c.day, String) if as_text else usage_daily.c.day
-    query = (
-        select(
-            day,
-            usage_daily.c.server_id,
-            func.sum(usage_daily.c.bytes),
-            func.sum(usage_daily.c.requests),
-        )
-        .where(
-            usage_daily.c.application_id.in_(list(application_ids)),
-            usage_daily.c.day >= first,
-            usage_daily.c.day <= last,
-        )
-        .group_by(usage_daily.c.day, usage_daily.c.server_id)
+    found = _SERVER_DAY_TOTALS.rows(
+        conn, {"applications": list(application_ids), "first": first, "last": last}
     )
-    totals = {
-        (d, server_id): (int(sent), int(requests))
-        for d, server_id, sent, requests in conn.execute(query).all()
-    }
-    if not totals:
+    if not found:
         return []
-    server_ids = {server_id for _, server_id in totals}
-    names = {
-        r.id: r.name
-        for r in conn.execute(
-            select(servers.c.id, servers.c.name).where(servers.c.id.in_(server_ids))
-        ).all()
-    }
-    ordered = sorted(server_ids, key=lambda s: names[s])
-    rows: list[dict[str, Any]] = []
+    totals = {(day, name): (sent, requests) for day, name, sent, requests in found}
+    names = sorted({name for _, name in totals})
     zero = (0, 0)
+    rows: list[dict[str, Any]] = []
     for offset in range((last - first).days + 1):
-        day_of_row = first + timedelta(days=offset)
-        iso = day_of_row.isoformat()
-        key = iso if as_text else day_of_row
-        for server_id in ordered:
-            sent, requests = totals.get((key, server_id), zero)
+        iso = (first + timedelta(days=offset)).isoformat()
+        for name in names:
+            sent, requests = totals.get((iso, name), zero)
             rows.append(
-                {
-                    "date": iso,
-                    "server": names[server_id],
-                    "bytes_total": sent,
-                    "requests_total": requests,
-                }
+                {"date": iso, "server": name, "bytes_total": sent, "requests_total": requests}
             )
     return rows
 
@@ -202,21 +191,39 @@ def record_disk_usage(
     _upsert(conn, disk_usage, rows, ("storage_user_id", "day"), replace=("bytes", "measured"))
 
 
-def disk_days(
-    conn: Connection, storage_user_ids: Sequence[int], first: date, last: date
-) -> list[dict[str, Any]]:
-    """``disk.usage``: one row per measured day and user, sorted by date then user name."""
-    query = (
-        select(disk_usage.c.day, storage_users.c.name, disk_usage.c.bytes)
-        .join(storage_users, storage_users.c.id == disk_usage.c.storage_user_id)
-        .where(
-            disk_usage.c.storage_user_id.in_(list(storage_user_ids)),
-            disk_usage.c.day >= first,
-            disk_usage.c.day <= last,
-        )
-        .order_by(disk_usage.c.day, storage_users.c.name)
+# Every storage user of the account with its figures in the period (none: one row of NULLs),
+# so the command checks the names it was given and reads the figures in one round trip.
+_ACCOUNT_DISK_DAYS = DriverQuery(
+    select(storage_users.c.name, iso_date(disk_usage.c.day), disk_usage.c.bytes)
+    .select_from(storage_users)
+    .outerjoin(
+        disk_usage,
+        and_(
+            disk_usage.c.storage_user_id == storage_users.c.id,
+            disk_usage.c.day >= bindparam("first"),
+            disk_usage.c.day <= bindparam("last"),
+        ),
     )
-    return [
-        {"summary_date": r.day.isoformat(), "cpu_user": r.name, "bytes_total": int(r.bytes)}
-        for r in conn.execute(query)
-    ]
+    .where(storage_users.c.account_id == bindparam("account_id"))
+    .order_by(disk_usage.c.day, storage_users.c.name)
+)
+
+
+@dataclass(frozen=True)
+class DiskDays:
+    """An account's disk figures over a period: its storage users' names, and a row per
+    measured day and user ``(day, name, bytes)``, sorted by date then user name."""
+
+    users: frozenset[str]
+    rows: list[tuple[str, str, int]]
+
+
+def account_disk_days(
+    conn: Connection, account_id: int, first: date | None, last: date | None
+) -> DiskDays:
+    """``disk.usage``'s figures: every storage user of the account, and their days (none
+    without a period)."""
+    found = _ACCOUNT_DISK_DAYS.rows(conn, {"account_id": account_id, "first": first, "last": last})
+    users = frozenset(name for name, _, _ in found)
+    rows = [(day, name, size) for name, day, size in found if day is not None]
+    return DiskDays(users, rows)

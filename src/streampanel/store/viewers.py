@@ -14,22 +14,22 @@ import hmac
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
     and_,
     bindparam,
-    case,
     delete,
+    func,
     or_,
     select,
     true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
 
+from streampanel.store.driverquery import DriverQuery, code_point_order, in_list, like_any
 from streampanel.store.tables import servers
 from streampanel.store.tables.viewers import viewer_snapshots, viewer_streams
 
@@ -185,23 +185,6 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def stream_filter(column: Any, patterns: Sequence[str]) -> ColumnElement[bool]:
-    """``stream`` matches any of the patterns; ``*`` matches any run of characters."""
-    exact = [p for p in patterns if "*" not in p]
-    clauses: list[ColumnElement[bool]] = []
-    if exact:
-        clauses.append(column.in_(exact))
-    for pattern in patterns:
-        if "*" in pattern:
-            like = "%".join(_like_escape(part) for part in pattern.split("*"))
-            clauses.append(column.like(like, escape="\\"))
-    return or_(*clauses)
-
-
-def _selection(apps: Sequence[str], patterns: Sequence[str]) -> ColumnElement[bool]:
-    return and_(viewer_streams.c.app.in_(apps), stream_filter(viewer_streams.c.stream, patterns))
-
-
 _ROW_COLUMNS = (
     servers.c.name.label("server"),
     servers.c.location,
@@ -217,41 +200,92 @@ _ROW_COLUMNS = (
 ViewerRow = tuple[int, str, str, str, str, str, str, int]
 
 
+def _patterns(patterns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Stream patterns as exact names and LIKE patterns (``*`` matches any run)."""
+    exact = [p for p in patterns if "*" not in p]
+    likes = ["%".join(_like_escape(part) for part in p.split("*")) for p in patterns if "*" in p]
+    return exact, likes
+
+
+# The selection of both query shapes, with lists bound as parameters: each query is compiled
+# once and run on the driver (``DriverQuery``), whatever the request's lists.
+_SELECTED = and_(
+    in_list(viewer_streams.c.app, bindparam("apps")),
+    or_(
+        in_list(viewer_streams.c.stream, bindparam("exact")),
+        like_any(viewer_streams.c.stream, bindparam("likes")),
+    ),
+)
+_LIVE_ROWS = DriverQuery(
+    select(viewer_streams.c.last_time, *_ROW_COLUMNS, viewer_streams.c.last_viewers)
+    .join(servers, servers.c.id == viewer_streams.c.server_id)
+    .where(_SELECTED, viewer_streams.c.live == true())
+    .order_by(
+        servers.c.name,
+        viewer_streams.c.vhost,
+        viewer_streams.c.app,
+        viewer_streams.c.stream,
+        viewer_streams.c.protocol,
+    )
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+# The range: the few matching streams first, ranked by their names, then the big table read
+# by primary key (stream, time) for them alone.  Ties within a minute sort by the streams'
+# names, as Python sorts them, keeping pages deterministic on both stores.
+_CHOSEN = (
+    select(
+        viewer_streams.c.id,
+        *_ROW_COLUMNS,
+        func.row_number()
+        .over(
+            order_by=[
+                code_point_order(servers.c.name),
+                code_point_order(viewer_streams.c.vhost),
+                code_point_order(viewer_streams.c.app),
+                code_point_order(viewer_streams.c.stream),
+                code_point_order(viewer_streams.c.protocol),
+            ]
+        )
+        .label("rank"),
+    )
+    .join(servers, servers.c.id == viewer_streams.c.server_id)
+    .where(_SELECTED)
+    .cte("chosen")
+)
+_RANGE_ROWS = DriverQuery(
+    select(
+        viewer_snapshots.c.time,
+        _CHOSEN.c.server,
+        _CHOSEN.c.location,
+        _CHOSEN.c.vhost,
+        _CHOSEN.c.app,
+        _CHOSEN.c.stream,
+        _CHOSEN.c.protocol,
+        viewer_snapshots.c.viewers,
+    )
+    .join_from(viewer_snapshots, _CHOSEN, _CHOSEN.c.id == viewer_snapshots.c.stream_id)
+    .where(
+        viewer_snapshots.c.time >= bindparam("start"),
+        viewer_snapshots.c.time <= bindparam("end"),
+    )
+    .order_by(viewer_snapshots.c.time, _CHOSEN.c.rank)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
 def live_rows(
     conn: Connection, apps: Sequence[str], patterns: Sequence[str], limit: int, offset: int
 ) -> list[ViewerRow]:
     """The latest snapshot of each server for the matching streams that are live."""
-    query = (
-        select(
-            viewer_streams.c.last_time.label("time"),
-            *_ROW_COLUMNS,
-            viewer_streams.c.last_viewers.label("viewers"),
-        )
-        .join(servers, servers.c.id == viewer_streams.c.server_id)
-        .where(_selection(apps, patterns), viewer_streams.c.live == true())
-        .order_by(
-            servers.c.name,
-            viewer_streams.c.vhost,
-            viewer_streams.c.app,
-            viewer_streams.c.stream,
-            viewer_streams.c.protocol,
-        )
-        .limit(limit)
-        .offset(offset)
+    exact, likes = _patterns(patterns)
+    found = _LIVE_ROWS.rows(
+        conn,
+        {"apps": list(apps), "exact": exact, "likes": likes, "limit": limit, "offset": offset},
     )
-    return [tuple(r) for r in conn.execute(query)]
-
-
-def _matching_streams(
-    conn: Connection, apps: Sequence[str], patterns: Sequence[str]
-) -> dict[int, tuple[str, str, str, str, str, str]]:
-    """``stream id -> (server, location, vhost, app, stream, protocol)`` of the selection."""
-    query = (
-        select(viewer_streams.c.id, *_ROW_COLUMNS)
-        .join(servers, servers.c.id == viewer_streams.c.server_id)
-        .where(_selection(apps, patterns))
-    )
-    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+    # The driver's tuples, in ViewerRow's order.
+    return cast(list[ViewerRow], found)
 
 
 def range_rows(
@@ -265,28 +299,20 @@ def range_rows(
 ) -> list[ViewerRow]:
     """Every snapshot row of the matching streams with ``start <= time <= end``, oldest first
     (then by server, vhost, app, stream, protocol)."""
-    streams = _matching_streams(conn, apps, patterns)
-    if not streams:
-        return []
-    # The few matching streams are resolved first, so the big table is read by primary key
-    # and returns three integers a row; their names are joined back here.  Ties within a
-    # minute sort by the streams' names through a rank, keeping pages deterministic.
-    names = sorted(streams, key=lambda sid: (streams[sid][0], *streams[sid][2:]))
-    rank = case(
-        {sid: position for position, sid in enumerate(names)}, value=viewer_snapshots.c.stream_id
+    exact, likes = _patterns(patterns)
+    found = _RANGE_ROWS.rows(
+        conn,
+        {
+            "apps": list(apps),
+            "exact": exact,
+            "likes": likes,
+            "start": start,
+            "end": end,
+            "limit": limit,
+            "offset": offset,
+        },
     )
-    query = (
-        select(viewer_snapshots.c.time, viewer_snapshots.c.stream_id, viewer_snapshots.c.viewers)
-        .where(
-            viewer_snapshots.c.stream_id.in_(list(streams)),
-            viewer_snapshots.c.time >= start,
-            viewer_snapshots.c.time <= end,
-        )
-        .order_by(viewer_snapshots.c.time, rank)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [(at, *streams[sid], viewers) for at, sid, viewers in conn.execute(query)]
+    return cast(list[ViewerRow], found)
 
 
 def purge(conn: Connection, before: int) -> int:
