@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     demo: bool = False
     log_level: str = "info"
+    # Where a process serves Prometheus metrics: 0 means nowhere of its own.  ``serve`` then
+    # answers /metrics on the API's address; with a port, /metrics moves to
+    # metrics_host:metrics_port and the API's address no longer answers it.  The worker,
+    # collectors and ingester serve metrics only on a port of their own.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
+    # Threads an API process runs store work in (every request on PostgreSQL, non-inline
+    # commands on SQLite); its PostgreSQL connection pool holds as many connections.
+    api_threads: int = 16
     # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); empty believes none,
     # so a client cannot choose the address it is logged and rate-limited under.

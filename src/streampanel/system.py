@@ -64,10 +64,22 @@ def feature_routes(context: ServiceContext, dispatcher: Dispatcher) -> list[Base
     ]
 
 
+# Connections the embedded background services may hold at once (the upload worker's jobs
+# and heartbeat, the collectors' and purges' threads, the access-log followers).
+EMBEDDED_SERVICE_CONNECTIONS = 8
+
+
+def store_pool_size(settings: Settings) -> int:
+    """How many store connections an API process uses at once: one per thread of its
+    request thread pool (``api_threads``), and those of the background services it runs."""
+    embedded = EMBEDDED_SERVICE_CONNECTIONS if settings.background_services else 0
+    return settings.api_threads + embedded
+
+
 def build_app(runtime: Runtime, settings: Settings | None = None) -> StreampanelApp:
     """The whole app on an open store; ``settings`` replace the runtime's (tests)."""
     settings = settings or runtime.settings
-    context = ServiceContext(settings, runtime.engine, runtime.box, Metrics())
+    context = ServiceContext(settings, runtime.engine, runtime.box, Metrics(runtime.engine))
     dispatcher = Dispatcher(settings, runtime.engine, runtime.box)
     return create_app(
         context, dispatcher, background_services(settings), feature_routes(context, dispatcher)
@@ -76,5 +88,8 @@ def build_app(runtime: Runtime, settings: Settings | None = None) -> Streampanel
 
 def app_from_environment() -> StreampanelApp:
     """The uvicorn factory: settings from the environment, the store opened as every entry
-    point opens it (``open_runtime``: at this code's schema, with the store's master key)."""
-    return build_app(open_runtime(Settings()))
+    point opens it (``open_runtime``: at this code's schema, with the store's master key;
+    an unreachable store is waited for)."""
+    settings = Settings()
+    runtime = open_runtime(settings, wait_for_store=True, pool_size=store_pool_size(settings))
+    return build_app(runtime)

@@ -3,8 +3,17 @@
 body → JSON → required members → key lookup → cdn belongs to the key's account → timestamp
 → signature → rate limit → command known → key scope → parameters → handler.  ``prepare``
 runs the checks up to the handler; ``admit`` is the part after authentication, public for a
-caller that proved the key another way (the panel's session); ``run`` executes a prepared
-request, ``inline`` commands on the event loop and the others in a worker thread.
+caller that proved the key another way (the panel's session); ``execute`` runs a prepared
+request's handler.  ``answer`` and ``answer_admitted`` are the asynchronous entry points,
+and where each step runs depends on the store:
+
+- on PostgreSQL any step may wait for a round trip (a key not cached yet, a batch of rate
+  tokens, the handler's queries), so the whole request runs in one worker thread and the
+  event loop never waits for the store;
+- on SQLite a cached key and the in-memory rate limiter never wait, so the checks run on the
+  event loop, ``inline`` commands too (on the loop's own connection), and every other handler
+  in a worker thread.
+
 Independent of HTTP: the endpoint and the panel are its callers, and tests call it directly.
 """
 
@@ -41,6 +50,7 @@ from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.accounts import ApiKey
 from streampanel.store.engine import write_transaction
+from streampanel.store.outage import is_unavailable, once_more_if_stale
 
 log = logging.getLogger("streampanel.api")
 
@@ -76,14 +86,16 @@ class _AuthFailure(AuthenticationFailed):
 
 
 def _unexpected(exc: Exception, command: str) -> ApiError:
-    """What an exception that is not an ``ApiError`` answers: a store outage 503, anything
+    """What an exception that is not an ``ApiError`` answers: a store failure 503, anything
     else a bare 500, never a traceback.
 
     Callers catch with ``try``/``except`` around the store work, which costs nothing while no
     exception is raised (a context manager would cost an object and two calls per request).
     """
     if isinstance(exc, OperationalError | DBAPIError):
-        log.warning("store unavailable: %s", exc.__class__.__name__)
+        # An outage is logged once, by the store's watch; anything else each time.
+        if not is_unavailable(exc):
+            log.warning("command %s: store error: %s", command, exc.__class__.__name__)
         return StoreUnavailable()
     log.error("command %s failed", command, exc_info=exc)
     return InternalError()
@@ -107,6 +119,13 @@ class Dispatcher:
         self._loop_connection: Connection | None = None
         self.applications = accounts.ApplicationCache(settings.application_cache_seconds)
         self.limiter = RateLimiter(settings, engine, clock)
+        # Where each step runs (the module's first lines): off the loop unless on SQLite.
+        self.offload = engine.dialect.name != "sqlite"
+        # Reading commands and key lookups run each statement in its own transaction on
+        # PostgreSQL: BEGIN and COMMIT would be two more round trips around one or two reads.
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if self.offload else engine
+        )
 
     def close(self) -> None:
         if self._loop_connection is not None:
@@ -118,8 +137,7 @@ class Dispatcher:
         cached = self._keys.get(api_key)
         if cached is not None and cached[0] > now:
             return cached[1], cached[2]
-        with self.engine.connect() as conn:
-            key = accounts.find_active_key(conn, self.box, api_key)
+        key = once_more_if_stale(lambda: self._lookup_key(api_key))
         if key is None:
             return None
         if len(self._keys) > 10_000:
@@ -128,23 +146,48 @@ class Dispatcher:
         self._keys[api_key] = (now + self.settings.key_cache_seconds, key, signer)
         return key, signer
 
+    def _lookup_key(self, api_key: str) -> ApiKey | None:
+        with self._reader.connect() as conn:
+            return accounts.find_active_key(conn, self.box, api_key)
+
     def active_key(self, api_key: str) -> ApiKey | None:
         """The active key named ``api_key``, through the same per-process cache as requests:
         a revoked key is refused everywhere within ``key_cache_seconds``."""
         found = self._find_key(api_key)
         return None if found is None else found[0]
 
-    def handle(self, raw: bytes) -> Outcome:
-        """The whole request, synchronously (tests, in-process callers)."""
-        prepared = self.prepare(raw)
+    def handle(self, raw: bytes, started: float | None = None) -> Outcome:
+        """The whole request, synchronously (a worker thread, tests, in-process callers)."""
+        prepared = self.prepare(raw, started)
         return prepared if isinstance(prepared, Outcome) else self.execute(prepared)
+
+    async def answer(self, raw: bytes, started: float) -> Outcome:
+        """A request's outcome from its JSON text, each step where it belongs (see the
+        module's first lines); ``started`` is when it arrived."""
+        if self.offload:
+            return await run_sync(self.handle, raw, started)
+        return await self.run(self.prepare(raw, started))
+
+    async def answer_admitted(
+        self, key: ApiKey, name: str, members: dict[str, Any], *, read_only: bool, started: float
+    ) -> Outcome:
+        """``admit`` then ``execute``, each step where it belongs (the panel's calls)."""
+        if self.offload:
+            return await run_sync(self._admit_and_execute, key, name, members, read_only, started)
+        return await self.run(self.admit(key, name, members, read_only=read_only, started=started))
+
+    def _admit_and_execute(
+        self, key: ApiKey, name: str, members: dict[str, Any], read_only: bool, started: float
+    ) -> Outcome:
+        admitted = self.admit(key, name, members, read_only=read_only, started=started)
+        return admitted if isinstance(admitted, Outcome) else self.execute(admitted)
 
     def prepare(self, raw: bytes, started: float | None = None) -> Prepared | Outcome:
         """Every check up to the handler; a failure comes back as its ``Outcome``.
 
-        Cheap (the key lookup is cached), so the server runs it on the event loop and hands
-        only the handler to a thread when the command is not ``inline``.  ``started`` is when
-        the request arrived, for ``handle_time``.
+        On SQLite it waits for nothing once the key is cached, and runs on the event loop;
+        on PostgreSQL it runs in a worker thread (``answer``).  ``started`` is when the
+        request arrived, for ``handle_time``.
         """
         if started is None:
             started = time.perf_counter()
@@ -221,21 +264,22 @@ class Dispatcher:
 
     async def run(self, prepared: Prepared | Outcome) -> Outcome:
         """A prepared request's outcome (a failed check's as it is): ``inline`` commands on
-        the event loop, every other handler in a worker thread so a heavy query never stalls
-        other requests."""
+        the event loop when the store is SQLite, every other handler in a worker thread so a
+        heavy query never stalls other requests."""
         if isinstance(prepared, Outcome):
             return prepared
-        if prepared.command.inline:
+        if prepared.command.inline and not self.offload:
             return self.execute_inline(prepared)
         return await run_sync(self.execute, prepared)
 
     def execute(self, prepared: Prepared) -> Outcome:
-        """Run the handler in its own transaction (any thread)."""
+        """Run the handler (any thread): a command that writes in its own transaction, a
+        reading one in autocommit on PostgreSQL and in a transaction on SQLite (where BEGIN
+        and COMMIT cost no round trip, and one lock is cheaper than one per statement).  A
+        handler that failed on a connection the store had dropped runs once more."""
         command = prepared.command
         try:
-            transaction = write_transaction(self.engine) if command.writes else self.engine.begin()
-            with transaction as conn:
-                payload = command.handler(self._context(prepared, conn), prepared.params)
+            payload = once_more_if_stale(lambda: self._run_handler(prepared))
         except ApiError as error:
             return failure_outcome(error, prepared.started, prepared.outcome)
         except Exception as exc:
@@ -244,8 +288,19 @@ class Dispatcher:
             )
         return self._succeeded(prepared, payload)
 
+    def _run_handler(self, prepared: Prepared) -> Any:
+        command = prepared.command
+        if command.writes:
+            transaction = write_transaction(self.engine)
+        elif self.offload:
+            transaction = self._reader.connect()
+        else:
+            transaction = self.engine.begin()
+        with transaction as conn:
+            return command.handler(self._context(prepared, conn), prepared.params)
+
     def execute_inline(self, prepared: Prepared) -> Outcome:
-        """Run an ``inline`` command on the event loop's own long-lived connection.
+        """Run an ``inline`` command on the event loop's own long-lived connection (SQLite).
 
         Only ever called from the event loop thread. The connection is in autocommit: an
         inline command is a single read, which needs no transaction around it, and the pool

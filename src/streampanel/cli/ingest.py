@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from streampanel.cli import longrun
 from streampanel.cli.memory import keep_freed_blocks
 from streampanel.cli.output import console, err_console, fail, print_json, print_rows, user_errors
 from streampanel.cli.store import open_store
@@ -143,18 +144,29 @@ def access_log(
         "--create-server",
         help="Create the --server if the store does not know it yet (otherwise it is refused).",
     ),
+    metrics_port: int | None = longrun.metrics_port_option(),
 ) -> None:
-    """Add a log's traffic to the per-day usage totals, exactly once per line."""
-    from streampanel.ingest.pipeline import DEFAULT_BLOCK_BYTES, ConcurrentIngest, Ingester
+    """Add a log's traffic to the per-day usage totals, exactly once per line.
+
+    With --follow it runs until stopped and rides out an unreachable store, at start and
+    later, resuming from the last committed block."""
+    from streampanel.ingest.blocks import DEFAULT_BLOCK_BYTES
+    from streampanel.ingest.pipeline import ConcurrentIngest, Ingester
+    from streampanel.ingest.service import follow_log, metered
 
     assert DEFAULT_BLOCK_MIB * (1 << 20) == DEFAULT_BLOCK_BYTES
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if follow and (len(files) != 1 or files[0] == "-"):
         fail("--follow takes exactly one file (not standard input)")
+    metrics = None
     with user_errors():
-        settings = Settings()
-        runtime = open_store(settings)
+        if follow:
+            started = longrun.start(metrics_port, pool_size=2)
+            settings, runtime, metrics = started.settings, started.runtime, started.metrics
+        else:
+            settings = Settings()
+            runtime = open_store(settings)
     if not create_server:
         try:
             _require_server(runtime.engine, server)
@@ -173,7 +185,11 @@ def access_log(
     )
     tasks: dict[str, Any] = {}
 
+    counted = metered(metrics) if metrics is not None else None
+
     def on_progress(report: FileReport, done: int, total: int) -> None:
+        if counted is not None:
+            counted(report, done, total)
         task = tasks.get(report.path)
         if task is None:
             task = tasks[report.path] = progress.add_task(
@@ -190,18 +206,22 @@ def access_log(
     keep_freed_blocks()
     try:
         with user_errors(), _stop_on_signals() as stop, progress:
-            ingester = Ingester(
-                runtime.engine,
-                server=server,
-                fmt=fmt,
-                app_pattern=settings.ingest_app_pattern,
-                rejects_dir=rejects_dir or settings.data_dir / "rejects",
-                block_bytes=max(1024, int(block_mib * (1 << 20))),
-                progress=on_progress,
-            )
+
+            def make_ingester() -> Ingester:
+                return Ingester(
+                    runtime.engine,
+                    server=server,
+                    fmt=fmt,
+                    app_pattern=settings.ingest_app_pattern,
+                    rejects_dir=rejects_dir or settings.data_dir / "rejects",
+                    block_bytes=max(1024, int(block_mib * (1 << 20))),
+                    progress=on_progress,
+                )
+
             if follow:
-                reports = ingester.follow(files[0], stop)
+                reports = follow_log(make_ingester, files[0], stop)
             else:
+                ingester = make_ingester()
                 for path in files:
                     if stop.is_set():
                         break

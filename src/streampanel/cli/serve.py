@@ -15,7 +15,7 @@ from streampanel.cli.logs import configure_logging
 from streampanel.cli.output import console, err_console, fail, user_errors
 from streampanel.cli.store import open_store
 from streampanel.settings import Settings
-from streampanel.system import build_app
+from streampanel.system import build_app, store_pool_size
 
 
 def _is_loopback(host: str) -> bool:
@@ -64,8 +64,16 @@ def serve(
     port: int = typer.Option(None, "--port", help="Listen port (default 8080)."),
     demo: bool = typer.Option(False, "--demo", help="Create and fill the demo account first."),
     workers: int = typer.Option(1, "--workers", help="API processes (uvicorn workers)."),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        help="Serve /metrics on METRICS_HOST:PORT instead of the API's address (0: on the "
+        "API's address; default: the metrics_port setting).",
+    ),
 ) -> None:
-    """Run the API, the upload worker and the periodic collectors in one process."""
+    """Run the API, the upload worker and the periodic collectors in one process.
+
+    An unreachable store is waited for, at start and whenever it goes away."""
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host
@@ -73,12 +81,20 @@ def serve(
         overrides["port"] = port
     if demo:
         overrides["demo"] = True
+    if metrics_port is not None:
+        overrides["metrics_port"] = metrics_port
     with user_errors():
         settings = Settings(**overrides)  # type: ignore[arg-type]
         configure_logging(settings.log_level)
+    if settings.metrics_port and workers > 1:
+        # Each worker process has its own metrics, and one port serves one process.
+        fail(
+            "a metrics port serves one process: run one `streampanel serve` per port "
+            "(as deploy/ does) rather than --workers with metrics_port"
+        )
     sock = listening_socket(settings.host, settings.port)
     with user_errors():
-        runtime = open_store(settings)
+        runtime = open_store(settings, wait_for_store=True, pool_size=store_pool_size(settings))
     if settings.demo:
         from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET, setup_demo
 

@@ -17,7 +17,12 @@ def announce_store(settings: Settings) -> None:
     typer.echo(f"store: {store_label(settings.resolved_database_url)}", err=True)
 
 
-def open_store(settings: Settings) -> Runtime:
-    """The command's runtime on the settings' store (migrated or waited for, key checked)."""
+def open_store(
+    settings: Settings, *, wait_for_store: bool = False, pool_size: int | None = None
+) -> Runtime:
+    """The command's runtime on the settings' store (migrated or waited for, key checked).
+
+    Long-running commands pass ``wait_for_store``: they wait for an unreachable store
+    instead of exiting (``open_runtime``)."""
     announce_store(settings)
-    return open_runtime(settings)
+    return open_runtime(settings, wait_for_store=wait_for_store, pool_size=pool_size)

@@ -7,11 +7,12 @@ from types import FrameType
 
 import typer
 
-from streampanel.cli.logs import configure_logging
+from streampanel.cli import longrun
 from streampanel.cli.output import console, user_errors
-from streampanel.cli.store import open_store
-from streampanel.settings import Settings
 from streampanel.uploads.worker import Worker
+
+# Connections beside the jobs' own: the lease heartbeat and a metrics scrape.
+_EXTRA_CONNECTIONS = 2
 
 
 def worker(
@@ -21,14 +22,21 @@ def worker(
     burst: bool = typer.Option(
         False, "--burst", help="Exit when no job is left instead of waiting for more."
     ),
+    metrics_port: int | None = longrun.metrics_port_option(),
 ) -> None:
-    """Claim upload jobs from the store and run them until SIGTERM (or, with --burst, done)."""
+    """Claim upload jobs from the store and run them until SIGTERM (or, with --burst, done).
+
+    An unreachable store is waited for, at start and whenever it goes away."""
     with user_errors():
-        settings = Settings()
-        configure_logging(settings.log_level)
-        runtime = open_store(settings)
+        started = longrun.start(metrics_port, pool_size=concurrency + _EXTRA_CONNECTIONS)
+    runtime = started.runtime
     upload_worker = Worker(
-        settings, runtime.engine, runtime.box, concurrency=concurrency, burst=burst
+        started.settings,
+        runtime.engine,
+        runtime.box,
+        concurrency=concurrency,
+        burst=burst,
+        metrics=started.metrics,
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:

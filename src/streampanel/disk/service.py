@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from streampanel.disk.collector import collect
+from streampanel.store.outage import is_unavailable
 
 if TYPE_CHECKING:
     from streampanel.service import ServiceContext
@@ -28,8 +29,9 @@ async def _loop(context: ServiceContext, stop: asyncio.Event) -> None:
             log.info(
                 "disk usage recorded for %s: %d storage users", report.day, len(report.figures)
             )
-        except Exception:
-            log.exception("disk collector failed")
+        except Exception as exc:
+            if not is_unavailable(exc):  # an outage is logged once, by the store's watch
+                log.exception("disk collector failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=settings.disk_collect_interval)
 

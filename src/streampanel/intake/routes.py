@@ -37,6 +37,7 @@ from streampanel.intake.service import Intake, IntakeConflict, Server
 from streampanel.protocol import envelope
 from streampanel.protocol.request import decode_json
 from streampanel.service import ServiceContext
+from streampanel.store.outage import is_unavailable
 from streampanel.store.viewers import server_for_token
 
 log = logging.getLogger("streampanel.intake")
@@ -80,8 +81,10 @@ async def _handle(
                 if found is None:
                     raise AuthenticationFailed("Unknown or missing ingest token")
                 return operation(Server(*found), _message(model, raw))
-            except (OperationalError, DBAPIError):
-                log.warning("store unavailable for %s", request.url.path)
+            except (OperationalError, DBAPIError) as exc:
+                # An outage is logged once, by the store's watch (streampanel.store.outage).
+                if not is_unavailable(exc):
+                    log.warning("store error for %s: %s", request.url.path, exc.__class__.__name__)
                 raise StoreUnavailable() from None
 
         data = await run_in_threadpool(run)

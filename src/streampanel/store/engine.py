@@ -5,11 +5,16 @@ Reading and changing the schema's version is ``streampanel.store.schema``'s job.
 
 from __future__ import annotations
 
+import select
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event, make_url
+from sqlalchemy.exc import InvalidatePoolError
+
+from streampanel.store.outage import watch_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -18,7 +23,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision of every feature branch in migrations/versions: what ``alembic_version``
 # holds once the schema is current.  tests/store/test_migrations.py checks it against
 # Alembic's own reading of the scripts, so a new migration must be added here too.
-SCHEMA_HEADS = frozenset({"0002", "0003", "0004", "0005", "0006", "0007", "0008"})
+SCHEMA_HEADS = frozenset({"0002", "0003", "0004", "0006", "0007", "0008", "0009"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +54,61 @@ def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
     return engine.execution_options(sqlite_begin="IMMEDIATE").begin()
 
 
-def create_store_engine(url: str, **kwargs: Any) -> Engine:
+# A pooled PostgreSQL connection idle this long is pinged before it is handed out (a
+# firewall may have dropped it without a word); a younger one is only looked at.
+PING_AFTER_IDLE_SECONDS = 10.0
+# Connections opened beyond the pool's size when every pooled one is in use (each one a
+# server process on PostgreSQL, closed again when returned to a full pool).
+POOL_OVERFLOW = 10
+
+
+def _server_spoke(dbapi_connection: Any) -> bool:
+    """Whether an idle connection has input waiting: nothing is due on a connection between
+    queries, so the server closed it or said it is closing it (a restart, an administrator)."""
+    try:
+        fd = dbapi_connection.pgconn.socket
+        return bool(select.select([fd], [], [], 0)[0])
+    except Exception:
+        return True  # no socket left to look at: certainly not usable
+
+
+def _check_out_live_connections(engine: Engine, dialect: Dialect) -> None:
+    """Hand out only live PostgreSQL connections, without a round trip on every checkout.
+
+    ``pool_pre_ping`` would ping each time: a round trip per request, as much as the query it
+    protects.  Here a connection back from use moments ago is only checked for input from the
+    server (a restart sends its backends' clients a message and closes them), and one idle
+    for ``PING_AFTER_IDLE_SECONDS`` is pinged.  A dead one invalidates the whole pool (after
+    a restart none of them lives) and the pool connects afresh, so the first request after
+    an outage already succeeds.
+    """
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None:
+            return  # just connected
+        if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            if _server_spoke(dbapi_connection):
+                raise InvalidatePoolError("the server closed an idle connection")
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            raise InvalidatePoolError(f"an idle connection failed its ping: {exc}") from exc
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    event.listen(engine.pool, "checkout", checkout)
+    event.listen(engine.pool, "checkin", checkin)
+
+
+def create_store_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
+    """An engine on ``url`` whose outages are logged once (``streampanel.store.outage``).
+
+    ``pool_size`` is how many connections the process uses at once (its threads that touch
+    the store): PostgreSQL keeps that many open, plus ``POOL_OVERFLOW`` for bursts.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -59,11 +118,15 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        watch_engine(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    kwargs.setdefault("pool_size", pool_size or 10)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _check_out_live_connections(engine, engine.dialect)
+    watch_engine(engine)
+    return engine
 
 
 def store_label(url: str) -> str:

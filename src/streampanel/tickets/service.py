@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from streampanel.service import ServiceContext
+from streampanel.store.outage import is_unavailable
 from streampanel.tickets.purge import purge_expired
 
 log = logging.getLogger("streampanel.tickets")
@@ -27,9 +28,10 @@ async def _purge_loop(context: ServiceContext, stop: asyncio.Event) -> None:
                 log.warning("ticket purge works again")
             failing = False
         except Exception as exc:  # try again next time; say so once
-            if not failing:
+            # A store outage has the store's own line (streampanel.store.outage).
+            if not failing and not is_unavailable(exc):
                 log.warning("ticket purge failed: %s: %s", exc.__class__.__name__, exc)
-            failing = True
+                failing = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=context.settings.purge_interval)
 

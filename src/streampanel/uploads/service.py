@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from streampanel.store import uploads as store
 from streampanel.uploads.worker import Worker
 
 if TYPE_CHECKING:
@@ -22,14 +21,13 @@ EMBEDDED_CONCURRENCY = 2
 @asynccontextmanager
 async def upload_worker_service(context: ServiceContext) -> AsyncIterator[Worker]:
     """Run one worker thread for the app's lifetime; on shutdown it checkpoints and stops."""
-    worker = Worker(context.settings, context.engine, context.box, concurrency=EMBEDDED_CONCURRENCY)
-
-    def depth() -> float:
-        with context.engine.connect() as conn:
-            return float(store.queue_depth(conn))
-
-    # Counted when /metrics is scraped, not polled.
-    context.metrics.queue_depth.set_function(depth)
+    worker = Worker(
+        context.settings,
+        context.engine,
+        context.box,
+        concurrency=EMBEDDED_CONCURRENCY,
+        metrics=context.metrics,
+    )
     thread = threading.Thread(target=worker.run, name="upload-worker", daemon=True)
     thread.start()
     try:

@@ -25,12 +25,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from streampanel.errors import InvalidParameter, UnknownObject
+from streampanel.metrics import Metrics
 from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
 from streampanel.storage import StoredFile, open_stored_file
 from streampanel.store import accounts
 from streampanel.store import uploads as store
 from streampanel.store.engine import write_transaction
+from streampanel.store.outage import Backoff, is_unavailable
 from streampanel.store.uploads import CallbackState, Job, JobState
 from streampanel.uploads import backoff
 from streampanel.uploads.errors import (
@@ -57,8 +59,10 @@ class Worker:
         concurrency: int = 1,
         burst: bool = False,
         name: str | None = None,
+        metrics: Metrics | None = None,
     ):
         self.settings = settings
+        self.metrics = metrics
         self.engine = engine
         self.box = box
         self.concurrency = max(1, concurrency)
@@ -109,28 +113,52 @@ class Worker:
             for lease in leases:
                 try:
                     lease.heartbeat()
+                except SQLAlchemyError as exc:
+                    if not is_unavailable(exc):  # an outage is logged once by the store
+                        log.exception("heartbeat for job %s failed", lease.job_id)
                 except Exception:
                     log.exception("heartbeat for job %s failed", lease.job_id)
 
     def _loop(self) -> None:
+        backoff = Backoff(first=max(1.0, self.settings.worker_poll_interval))
         while not self.stopping.is_set():
             try:
                 job = self._claim()
-            except SQLAlchemyError as exc:
-                # The store is away (restart, network): wait and try again, don't die.
-                log.warning("cannot claim jobs: %s", exc.__class__.__name__)
-                self.stopping.wait(max(1.0, self.settings.worker_poll_interval))
-                continue
-            if job is None:
-                if self.burst and not self._work_left():
+                if job is None and self.burst and not self._work_left():
                     return
+            except SQLAlchemyError as exc:
+                # The store is away (restart, network): wait and try again, never die.  The
+                # store's watch logs the outage once; anything else is worth a line each time.
+                if not is_unavailable(exc):
+                    log.warning("cannot claim jobs: %s: %s", exc.__class__.__name__, exc)
+                self.stopping.wait(backoff.next())
+                continue
+            backoff.reset()
+            if job is None:
                 self.stopping.wait(self.settings.worker_poll_interval)
                 continue
             self.jobs_run += 1
+            if self.metrics is not None:
+                self.metrics.upload_jobs_running.inc()
             try:
                 self.run_job(job)
+            except SQLAlchemyError as exc:
+                # The job's lease expires and a worker resumes it from its checkpoint.
+                self._count("lost")
+                if is_unavailable(exc):
+                    log.info("job %s: cut off from the store; resumes after its lease", job.id)
+                else:
+                    log.exception("job %s: unexpected error", job.id)
             except Exception:
+                self._count("error")
                 log.exception("job %s: unexpected error", job.id)
+            finally:
+                if self.metrics is not None:
+                    self.metrics.upload_jobs_running.dec()
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.upload_jobs.labels(outcome).inc()
 
     def _work_left(self) -> bool:
         with self.engine.connect() as conn:
@@ -198,6 +226,7 @@ class Worker:
                 f"{job.bytes_total} bytes; will resume",
             )
             log.info("job %s: checkpointed at %d bytes for shutdown", job.id, lease.bytes_done)
+            self._count("interrupted")
             return False
         except UploadFailure as failure:
             return self._failed(job, lease, failure)
@@ -218,6 +247,7 @@ class Worker:
             completing=None,
         )
         log.info("job %s: done in %.2f s (%s)", job.id, time.perf_counter() - started, done.message)
+        self._count("done")
         return True
 
     def _failed(self, job: Job, lease: Lease, failure: UploadFailure) -> bool:
@@ -235,6 +265,7 @@ class Worker:
             log.info(
                 "job %s: transient failure, retry in %.1f s: %s", job.id, wait, failure.message
             )
+            self._count("retry")
             return False
         self._finish(
             job,
@@ -245,6 +276,7 @@ class Worker:
             bytes_done=lease.bytes_done,
         )
         log.info("job %s: failed: %s", job.id, failure.message)
+        self._count("failed")
         if job.kind == "aws" and job.remote_session:
             self._abandon_multipart(job)
         return True

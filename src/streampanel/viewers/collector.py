@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine
 
+from streampanel.metrics import Metrics
+from streampanel.store.outage import is_unavailable
 from streampanel.store.viewers import RecordResult
 from streampanel.viewers.snapshots import store_report
 from streampanel.viewers.stat import DEFAULT_VHOST, parse_stat
@@ -44,6 +46,7 @@ class RtmpCollector:
     vhost: str = DEFAULT_VHOST
     interval: float = 60.0
     timeout: float = 10.0
+    metrics: Metrics | None = None
 
     def fetch(self) -> bytes:
         response = httpx.get(self.url, timeout=self.timeout, follow_redirects=True)
@@ -61,21 +64,46 @@ class RtmpCollector:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Poll until ``stop`` is set (or forever), every ``interval`` seconds."""
         stop = stop or asyncio.Event()
+        failing = FailureNote(self.server, f"poll of {self.url}")
         while not stop.is_set():
             started = time.monotonic()
             delay = self.interval
             try:
                 result = await asyncio.to_thread(self.poll_once)
                 log.info("%s: %d streams, %d viewers", self.server, result.streams, result.viewers)
+                failing.passed()
+                if self.metrics is not None:
+                    self.metrics.viewer_polls.labels(self.server, PROTOCOL, "ok").inc()
+                    self.metrics.viewers.labels(self.server, PROTOCOL).set(result.viewers)
             except Exception as exc:  # keep collecting whatever one poll hit
-                log.warning(
-                    "%s: poll of %s failed: %s: %s",
-                    self.server,
-                    self.url,
-                    exc.__class__.__name__,
-                    exc,
-                )
+                failing.failed(exc)
+                if self.metrics is not None:
+                    self.metrics.viewer_polls.labels(self.server, PROTOCOL, "failed").inc()
                 delay = min(self.interval, RETRY_SECONDS)
             remaining = delay - (time.monotonic() - started)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(remaining, 0.0))
+
+
+class FailureNote:
+    """A collector's failing steps in the log: one line when they start failing or fail
+    otherwise, one when they work again, never one per retry.  A store outage is left to
+    the store's own line (``streampanel.store.outage``)."""
+
+    def __init__(self, server: str, what: str):
+        self.server = server
+        self.what = what
+        self._reason: str | None = None
+
+    def failed(self, exc: BaseException) -> None:
+        reason = f"{exc.__class__.__name__}: {exc}"
+        if reason == self._reason:
+            return
+        if not is_unavailable(exc):
+            log.warning("%s: %s failed: %s; retrying", self.server, self.what, reason)
+        self._reason = reason
+
+    def passed(self) -> None:
+        if self._reason is not None:
+            log.info("%s: %s works again", self.server, self.what)
+            self._reason = None

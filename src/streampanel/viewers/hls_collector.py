@@ -25,7 +25,9 @@ from sqlalchemy import Engine
 from streampanel.ingest.follow import Follower
 from streampanel.ingest.format_names import NGINX_COMBINED, format_name
 from streampanel.ingest.source import open_content
+from streampanel.metrics import Metrics
 from streampanel.store.viewers import RecordResult
+from streampanel.viewers.collector import FailureNote
 from streampanel.viewers.hls import HlsSnapshot, HlsViewerWindow, stream_hit
 from streampanel.viewers.snapshots import store_reports
 from streampanel.viewers.stat import DEFAULT_VHOST
@@ -40,6 +42,9 @@ BLOCK_BYTES = 4 << 20
 # The follower polls once a step (a minute by default): a rotated log is read to its end when
 # the rotation is seen and left at once, not a few steps later (its viewers would wait).
 _SETTLE_POLLS = 0
+# Snapshots kept for a store that is away, stored when it is back (a day of minute steps);
+# beyond, the oldest are dropped.
+MAX_PENDING_SNAPSHOTS = 1440
 
 
 @dataclass
@@ -125,8 +130,13 @@ class HlsCollector:
     step: int = 60
     path_pattern: str | None = None
     stats: LineStats = field(default_factory=LineStats)
+    metrics: Metrics | None = None
 
     def __post_init__(self) -> None:
+        # Snapshots counted but not stored yet (the store was away): stored first next time.
+        self._pending: list[HlsSnapshot] = []
+        # Viewers in the last snapshot stored.
+        self.viewers_now = 0
         self.log_format = format_name(self.log_format)
         self.counter = HlsLogCounter(
             self.log_path,
@@ -153,29 +163,44 @@ class HlsCollector:
         return len(snapshots), self._store(snapshots)
 
     def tick(self, now: float | None = None) -> RecordResult:
-        """Read what the log gained and store the snapshots due by ``now``."""
-        return self._store(self.counter.due(now))
+        """Read what the log gained and store the snapshots due by ``now``, after those a
+        store outage held back."""
+        snapshots = self._pending + self.counter.due(now)
+        try:
+            stored = self._store(snapshots)
+        except BaseException:
+            self._pending = snapshots[-MAX_PENDING_SNAPSHOTS:]
+            raise
+        self._pending = []
+        if snapshots:
+            self.viewers_now = sum(count.viewers for count in snapshots[-1].counts)
+        return stored
 
     def close(self) -> None:
         self.counter.close()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        failing = FailureNote(self.server, f"HLS step on {self.log_path}")
         try:
             while not stop.is_set():
                 try:
-                    await asyncio.to_thread(self.tick)
+                    stored = await asyncio.to_thread(self.tick)
+                    failing.passed()
+                    self._count("ok", stored)
                 except Exception as exc:  # keep following whatever one step hit
-                    log.warning(
-                        "%s: HLS step on %s failed: %s: %s",
-                        self.server,
-                        self.log_path,
-                        exc.__class__.__name__,
-                        exc,
-                    )
+                    failing.failed(exc)
+                    self._count("failed", None)
                 # Wake a little after each boundary so the step's lines have landed.
                 delay = self.step - (time.time() % self.step) + SETTLE_SECONDS + 0.5
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
         finally:
             self.close()
+
+    def _count(self, result: str, stored: RecordResult | None) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.viewer_polls.labels(self.server, PROTOCOL, result).inc()
+        if stored is not None:
+            self.metrics.viewers.labels(self.server, PROTOCOL).set(self.viewers_now)

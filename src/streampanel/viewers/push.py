@@ -13,11 +13,14 @@ server can only report for itself; it is not an account key and opens nothing el
 ``complete=1`` each (time, protocol) group is the server's whole state, so streams it does not
 list have ended; an empty list names its group in the query (``protocol`` and ``time``): the
 server has no stream of that protocol any more.  Answers use the API's envelope with real HTTP
-statuses.
+statuses (503 while the store is unreachable); each request is logged in one line like the
+API's and counted in ``/metrics`` (``streampanel_push_requests`` by status).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Mapping
@@ -25,6 +28,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,10 +36,11 @@ from starlette.routing import Route
 
 from streampanel.api import failure_outcome
 from streampanel.asgi import ClientGone, read_body
-from streampanel.errors import ApiError, AuthenticationFailed, BadRequest
+from streampanel.errors import ApiError, AuthenticationFailed, BadRequest, StoreUnavailable
 from streampanel.protocol import envelope
 from streampanel.protocol.request import as_integer, decode_json, is_int
 from streampanel.service import ServiceContext
+from streampanel.store.outage import is_unavailable
 from streampanel.store.viewers import StreamCount, server_for_token
 from streampanel.viewers.snapshots import store_reports
 
@@ -46,6 +51,10 @@ MAX_FUTURE_SECONDS = 300
 _LIMITS = {"vhost": 200, "app": 200, "stream": 500, "protocol": 20}
 # The store's viewer counts are 32-bit integers.
 MAX_VIEWERS = 2**31 - 1
+# What the route answers with the status it is (any other ApiError is a 500, a bug).
+_STATUSES = {400, 401, 413, 503}
+
+access_log = logging.getLogger("streampanel.access")
 
 
 class InvalidReport(BadRequest):
@@ -144,6 +153,7 @@ def _answer(body: dict[str, Any], status: int) -> Response:
 
 async def push(context: ServiceContext, request: Request) -> Response:
     started = time.perf_counter()
+    rows = 0
     try:
         raw = await read_body(
             request.receive,
@@ -173,13 +183,44 @@ async def push(context: ServiceContext, request: Request) -> Response:
                 ).rows
             return rows
 
-        rows = await run_in_threadpool(store)
+        try:
+            rows = await run_in_threadpool(store)
+        except SQLAlchemyError as exc:
+            # An outage is a 503 (logged once by the store's watch); anything else a bug.
+            if not is_unavailable(exc):
+                raise
+            raise StoreUnavailable() from None
     except ClientGone:
         return Response(status_code=400)  # nobody is listening
     except ApiError as error:
-        status = error.code if error.code in {400, 401, 413} else 500
-        return _answer(failure_outcome(error, started).body, status)
-    return _answer(envelope.done(f"Stored {rows} viewer rows", time.perf_counter() - started), 200)
+        status = error.code if error.code in _STATUSES else 500
+        return _answered(context, request, failure_outcome(error, started).body, status, started)
+    body = envelope.done(f"Stored {rows} viewer rows", time.perf_counter() - started)
+    context.metrics.push_rows.inc(rows)
+    return _answered(context, request, body, 200, started)
+
+
+def _answered(
+    context: ServiceContext, request: Request, body: dict[str, Any], status: int, started: float
+) -> Response:
+    """The answer, counted and logged as one line like the API's requests (no token)."""
+    elapsed = time.perf_counter() - started
+    context.metrics.push_requests.labels(str(status)).inc()
+    if access_log.isEnabledFor(logging.INFO):
+        client = request.client
+        access_log.info(
+            json.dumps(
+                {
+                    "event": "request",
+                    "path": PATH,
+                    "status": status,
+                    "message": body.get("message"),
+                    "ms": round(elapsed * 1000, 2),
+                    "client": client.host if client else None,
+                }
+            )
+        )
+    return _answer(body, status)
 
 
 def routes(context: ServiceContext) -> list[Route]:

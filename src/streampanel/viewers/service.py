@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from streampanel.store.outage import is_unavailable
 from streampanel.viewers.collector import RtmpCollector
 from streampanel.viewers.hls_collector import HlsCollector
 from streampanel.viewers.purge import purge_expired
@@ -44,7 +45,12 @@ def viewer_collectors_service(
     loops: list[Coroutine[Any, Any, None]] = []
     for rtmp in context.settings.collectors:
         collector = RtmpCollector(
-            context.engine, rtmp.server, rtmp.nginx_rtmp, rtmp.vhost, rtmp.interval
+            context.engine,
+            rtmp.server,
+            rtmp.nginx_rtmp,
+            rtmp.vhost,
+            rtmp.interval,
+            metrics=context.metrics,
         )
         loops.append(collector.run(stop))
     for hls in context.settings.hls_collectors:
@@ -57,6 +63,7 @@ def viewer_collectors_service(
             hls.window,
             hls.interval,
             hls.path_pattern,
+            metrics=context.metrics,
         )
         loops.append(follower.run(stop))
     return _tasks(loops, stop)
@@ -75,7 +82,8 @@ async def _purge_loop(context: ServiceContext, stop: asyncio.Event) -> None:
                     context.settings.viewer_retention_days,
                 )
         except Exception as exc:  # try again next time
-            log.warning("viewer purge failed: %s: %s", exc.__class__.__name__, exc)
+            if not is_unavailable(exc):  # an outage is logged once, by the store's watch
+                log.warning("viewer purge failed: %s: %s", exc.__class__.__name__, exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=context.settings.purge_interval)
 

@@ -204,8 +204,7 @@ async def api_call(context: ServiceContext, dispatcher: Dispatcher, request: Req
     except ApiError as error:
         # 413 for a body over the limit; every other problem with the body is a 400.
         return _failure(error, started, max(error.http_status, 400))
-    admitted = dispatcher.admit(key, name, params, read_only=True, started=started)
-    outcome = await dispatcher.run(admitted)
+    outcome = await dispatcher.answer_admitted(key, name, params, read_only=True, started=started)
     return _envelope(outcome.body, outcome.http_status, outcome.headers)
 
 

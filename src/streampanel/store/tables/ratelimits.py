@@ -1,6 +1,6 @@
 """Token buckets of API keys, shared by every API process on PostgreSQL."""
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, Table
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Integer, Table, text
 
 from streampanel.store.tables.base import metadata
 
@@ -17,6 +17,8 @@ rate_buckets = Table(
     Column("tokens", Float, nullable=False),
     # Unix seconds of the last refill.
     Column("updated", Float, nullable=False),
-    # Whether the last request was let through (set in the same statement as the tokens).
+    # Whether the last take got a token, and how many it got (an API process takes a batch
+    # and spends it locally: streampanel.api.ratelimit).
     Column("allowed", Boolean, nullable=False),
+    Column("granted", Float, nullable=False, server_default=text("0")),
 )
