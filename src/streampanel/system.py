@@ -23,7 +23,7 @@ from streampanel.ingest.service import access_log_service
 from streampanel.intake import routes as intake_routes
 from streampanel.metrics import Metrics
 from streampanel.runtime import Runtime, open_runtime
-from streampanel.server.app import StreampanelApp, create_app
+from streampanel.server.app import ROUTE_THREADS, StreampanelApp, create_app
 from streampanel.server.readiness import readiness_route
 from streampanel.service import Service, ServiceContext
 from streampanel.settings import Settings
@@ -70,10 +70,11 @@ EMBEDDED_SERVICE_CONNECTIONS = 8
 
 
 def store_pool_size(settings: Settings) -> int:
-    """How many store connections an API process uses at once: one per thread of its
-    request thread pool (``api_threads``), and those of the background services it runs."""
+    """How many store connections an API process uses at once: one per thread of the API's
+    thread pool (``api_threads``) and of the other routes' (``ROUTE_THREADS``), and those of
+    the background services it runs."""
     embedded = EMBEDDED_SERVICE_CONNECTIONS if settings.background_services else 0
-    return settings.api_threads + embedded
+    return settings.api_threads + ROUTE_THREADS + embedded
 
 
 def build_app(runtime: Runtime, settings: Settings | None = None) -> StreampanelApp:

@@ -75,12 +75,23 @@ def wait_until(condition: object, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def scrape(url: str) -> dict[str, float]:
-    """A Prometheus text page as ``{'name{labels}': value}``."""
-    samples = {}
+Sample = tuple[str, dict[str, str], float]
+
+
+def scrape(url: str) -> list[Sample]:
+    """A Prometheus text page's samples: ``(name, labels, value)``."""
+    samples = []
     for line in httpx.get(url, timeout=10).text.splitlines():
-        if line and not line.startswith("#"):
-            match = re.fullmatch(r"(\S+) (\S+)", line)
-            if match:
-                samples[match.group(1)] = float(match.group(2))
+        match = re.fullmatch(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)", line)
+        if match and not line.startswith("#"):
+            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
+            samples.append((match.group(1), labels, float(match.group(3))))
     return samples
+
+
+def metric(samples: list[Sample], name: str, **labels: str) -> float | None:
+    """The value of the sample ``name`` with exactly ``labels``, or None."""
+    for sample_name, sample_labels, value in samples:
+        if sample_name == name and sample_labels == labels:
+            return value
+    return None

@@ -29,6 +29,10 @@ from streampanel.store.outage import is_unavailable
 
 log = logging.getLogger("streampanel.access")
 
+# Threads for the blocking steps of the routes beside the API (push, intake, ticket
+# decisions, panel, readiness, metrics).
+ROUTE_THREADS = 8
+
 
 class StreampanelApp:
     """The API paths go straight to the endpoint; everything else (health, metrics, web
@@ -92,9 +96,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Every blocking step (all store work on PostgreSQL) runs in this pool, and the
-        # store's connection pool is sized to match (``streampanel.system.store_pool_size``).
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        # The routes beside the API run their blocking steps in this pool (the API has its
+        # own, ``api_threads``); the store's connection pool counts both
+        # (``streampanel.system.store_pool_size``).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
         async with AsyncExitStack() as stack:
             stack.callback(dispatcher.close)
             if settings.metrics_port:
