@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -50,6 +50,16 @@ def sign_request(request: dict[str, Any], secret: str) -> SignedRequest:
     signature = sign(signed_text.encode("utf-8"), secret)
     final_json = php_json_encode({**request, "signature": signature})
     return SignedRequest(signed_text, signature, final_json)
+
+
+def _record(envelope: dict[str, Any], member: str) -> dict[str, Any]:
+    """The envelope's payload member that is one record."""
+    return cast(dict[str, Any], envelope[member])
+
+
+def _records(envelope: dict[str, Any], member: str) -> list[dict[str, Any]]:
+    """The envelope's payload member that is a list of records."""
+    return cast(list[dict[str, Any]], envelope[member])
 
 
 def _drop_none(params: dict[str, Any]) -> dict[str, Any]:
@@ -119,15 +129,15 @@ class Client:
     # One method per command; each returns the command's payload.
 
     def video_getapps(self) -> list[dict[str, Any]]:
-        return self.call("video.getapps")["data"]
+        return _records(self.call("video.getapps"), "data")
 
     def video_servers(self, app: Any, starttime: Any = None) -> list[dict[str, Any]]:
-        return self.call("video.servers", **_drop_none({"app": app, "starttime": starttime}))[
-            "data"
-        ]
+        return _records(
+            self.call("video.servers", **_drop_none({"app": app, "starttime": starttime})), "data"
+        )
 
     def disk_usage(self, cpu: Any, starttime: Any) -> list[dict[str, Any]]:
-        return self.call("disk.usage", cpu=cpu, starttime=starttime)["usage"]
+        return _records(self.call("disk.usage", cpu=cpu, starttime=starttime), "usage")
 
     def viewer_livedetailed(
         self,
@@ -146,10 +156,10 @@ class Client:
             "limit": limit,
             "offset": offset,
         }
-        return self.call("viewer.livedetailed", **_drop_none(params))["data"]
+        return _records(self.call("viewer.livedetailed", **_drop_none(params)), "data")
 
     def aws_upload(self, path: str, **options: Any) -> dict[str, Any]:
-        return self.call("aws.upload", path=path, **_drop_none(options))["data"]
+        return _record(self.call("aws.upload", path=path, **_drop_none(options)), "data")
 
     def aws_status(
         self, id: int | None = None, limit: int | None = None, offset: int | None = None
@@ -159,10 +169,12 @@ class Client:
         ]
 
     def youtube_upload(self, path: str, title: str, **options: Any) -> dict[str, Any]:
-        return self.call("youtube.upload", path=path, title=title, **_drop_none(options))["data"]
+        return _record(
+            self.call("youtube.upload", path=path, title=title, **_drop_none(options)), "data"
+        )
 
     def youtube_status(self, id: int) -> dict[str, Any]:
-        return self.call("youtube.status", id=id)["data"]
+        return _record(self.call("youtube.status", id=id), "data")
 
     # Viewer tickets and publisher users.  ``pass`` is a Python keyword: the methods take
     # ``password`` and send it as ``pass``.
@@ -177,13 +189,15 @@ class Client:
         expire: Any = None,
     ) -> dict[str, Any]:
         params = {"app": app, "video": video, "pass": password, "ip": ip, "uses": uses}
-        return self.call("sevu.request", **params, **_drop_none({"expire": expire}))["ticket"]
+        return _record(
+            self.call("sevu.request", **params, **_drop_none({"expire": expire})), "ticket"
+        )
 
     def sevu_status(self, key: str) -> dict[str, Any]:
-        return self.call("sevu.status", key=key)["ticket"]
+        return _record(self.call("sevu.status", key=key), "ticket")
 
     def sevu_revoke(self, key: str) -> dict[str, Any]:
-        return self.call("sevu.revoke", key=key)["ticket"]
+        return _record(self.call("sevu.revoke", key=key), "ticket")
 
     def sevu_errorlog(
         self,
@@ -193,7 +207,7 @@ class Client:
         seek: int | None = None,
     ) -> list[dict[str, Any]]:
         params = {"key": key, "starttime": starttime, "limit": limit, "seek": seek}
-        return self.call("sevu.errorlog", **_drop_none(params))["data"]
+        return _records(self.call("sevu.errorlog", **_drop_none(params)), "data")
 
     def sevu_errorcount(
         self,
@@ -216,14 +230,14 @@ class Client:
             "limit": limit,
             "seek": seek,
         }
-        return self.call("sevu.errorcount", **_drop_none(params))["data"]
+        return _records(self.call("sevu.errorcount", **_drop_none(params)), "data")
 
     def sevu_addstreamuser(
         self, app: Any, stream: str, user: str | None, password: str | None, **settings: Any
     ) -> dict[str, Any]:
         # user and password None are sent as null: the stream then needs no credentials.
         params = {"app": app, "stream": stream, "user": user, "pass": password}
-        return self.call("sevu.addstreamuser", **params, **_drop_none(settings))["data"]
+        return _record(self.call("sevu.addstreamuser", **params, **_drop_none(settings)), "data")
 
     def sevu_removestreamuser(
         self,
@@ -233,14 +247,14 @@ class Client:
         user: str | None = None,
     ) -> dict[str, Any]:
         params = {"streamuser_id": streamuser_id, "app": app, "stream": stream, "user": user}
-        return self.call("sevu.removestreamuser", **_drop_none(params))["data"]
+        return _record(self.call("sevu.removestreamuser", **_drop_none(params)), "data")
 
     def sevu_liststreamusers(
         self, app: Any = None, stream: str | None = None
     ) -> list[dict[str, Any]]:
-        return self.call("sevu.liststreamusers", **_drop_none({"app": app, "stream": stream}))[
-            "data"
-        ]
+        return _records(
+            self.call("sevu.liststreamusers", **_drop_none({"app": app, "stream": stream})), "data"
+        )
 
     def sevu_retrievestreamuser(
         self,
@@ -250,4 +264,4 @@ class Client:
         user: str | None = None,
     ) -> dict[str, Any]:
         params = {"streamuser_id": streamuser_id, "app": app, "stream": stream, "user": user}
-        return self.call("sevu.retrievestreamuser", **_drop_none(params))["data"]
+        return _record(self.call("sevu.retrievestreamuser", **_drop_none(params)), "data")
