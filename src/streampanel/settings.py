@@ -79,8 +79,11 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     # Threads an API process runs store work in (every request on PostgreSQL, non-inline
-    # commands on SQLite); its PostgreSQL connection pool holds as many connections.
-    api_threads: int = 16
+    # commands on SQLite), each keeping a store connection.  Python runs one thread at a
+    # time: more threads only overlap waits for the store, and past a few they cost more in
+    # handing the interpreter over than they overlap (bench/soak.py: 16 threads ran the mix
+    # at 0.78x of 4 on PostgreSQL).  Raise it for a store far away.
+    api_threads: int = 4
     # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); empty believes none,
     # so a client cannot choose the address it is logged and rate-limited under.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +51,7 @@ from streampanel.secretbox import SecretBox
 from streampanel.settings import Settings
 from streampanel.store import accounts
 from streampanel.store.accounts import ApiKey
-from streampanel.store.engine import write_transaction
+from streampanel.store.engine import kept_connection_alive, write_transaction
 from streampanel.store.outage import is_unavailable, once_more_if_stale
 
 log = logging.getLogger("streampanel.api")
@@ -132,16 +133,53 @@ class Dispatcher:
         # The request path's own threads (``api_threads``, as many as the store's pool keeps
         # for it): asyncio's executor hands work over in a third of the time anyio's
         # run_sync takes, a cost every request on PostgreSQL pays.
-        self._threads = ThreadPoolExecutor(settings.api_threads, thread_name_prefix="api")
+        # Each of them keeps its own connection for reading commands: a pool check-out and
+        # check-in per request cost more than the query they wrap.  (A caller's thread, e.g.
+        # ``handle`` in a test, takes one from the pool each time.)
+        self._own = threading.local()
+        self._threads = ThreadPoolExecutor(
+            settings.api_threads, thread_name_prefix="api", initializer=self._mark_own_thread
+        )
+        self._kept: list[Connection] = []
+        self._kept_lock = threading.Lock()
 
     async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
+
+    def _mark_own_thread(self) -> None:
+        self._own.keeps_connection = True
 
     def close(self) -> None:
         self._threads.shutdown(wait=False)
         if self._loop_connection is not None:
             self._loop_connection.close()
             self._loop_connection = None
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for conn in kept:
+            conn.close()
+
+    def _thread_connection(self) -> Connection:
+        """This API thread's long-lived connection (autocommit on PostgreSQL), checked as the
+        pool checks the ones it hands out and opened afresh when the store dropped it (a
+        request that failed on it runs once more, on a new one)."""
+        conn: Connection | None = getattr(self._own, "conn", None)
+        now = time.monotonic()
+        idle = now - getattr(self._own, "used", now)
+        self._own.used = now
+        if conn is not None:
+            if not conn.invalidated and not conn.closed:
+                if kept_connection_alive(conn, idle):
+                    return conn
+                conn.invalidate()  # dead: never back into the pool
+            conn.close()
+        fresh = self._reader.connect()
+        with self._kept_lock:
+            if conn in self._kept:
+                self._kept.remove(conn)
+            self._kept.append(fresh)
+        self._own.conn = fresh
+        return fresh
 
     def _find_key(self, api_key: str) -> tuple[ApiKey, Signer] | None:
         now = time.monotonic()
@@ -305,12 +343,15 @@ class Dispatcher:
     def _run_handler(self, prepared: Prepared) -> Any:
         command = prepared.command
         if command.writes:
-            transaction = write_transaction(self.engine)
-        elif self.offload:
-            transaction = self._reader.connect()
-        else:
-            transaction = self.engine.begin()
-        with transaction as conn:
+            with write_transaction(self.engine) as conn:
+                return command.handler(self._context(prepared, conn), prepared.params)
+        if not getattr(self._own, "keeps_connection", False):
+            with self._reader.connect() if self.offload else self.engine.begin() as conn:
+                return command.handler(self._context(prepared, conn), prepared.params)
+        conn = self._thread_connection()
+        if self.offload:
+            return command.handler(self._context(prepared, conn), prepared.params)
+        with conn.begin():
             return command.handler(self._context(prepared, conn), prepared.params)
 
     def execute_inline(self, prepared: Prepared) -> Outcome:

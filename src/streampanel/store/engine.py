@@ -72,35 +72,51 @@ def _server_spoke(dbapi_connection: Any) -> bool:
         return True  # no socket left to look at: certainly not usable
 
 
+def _dead_reason(dialect: Dialect, dbapi_connection: Any, idle_seconds: float) -> str | None:
+    """Why an idle PostgreSQL connection cannot be used, or None when it can: one back from
+    use moments ago is only checked for input from the server (a restart sends its backends'
+    clients a message and closes them), and one idle for ``PING_AFTER_IDLE_SECONDS`` is
+    pinged (a firewall may have dropped it without a word)."""
+    if idle_seconds < PING_AFTER_IDLE_SECONDS:
+        return "the server closed an idle connection" if _server_spoke(dbapi_connection) else None
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:
+        return f"an idle connection failed its ping: {exc}"
+    return None
+
+
 def _check_out_live_connections(engine: Engine, dialect: Dialect) -> None:
     """Hand out only live PostgreSQL connections, without a round trip on every checkout.
 
     ``pool_pre_ping`` would ping each time: a round trip per request, as much as the query it
-    protects.  Here a connection back from use moments ago is only checked for input from the
-    server (a restart sends its backends' clients a message and closes them), and one idle
-    for ``PING_AFTER_IDLE_SECONDS`` is pinged.  A dead one invalidates the whole pool (after
-    a restart none of them lives) and the pool connects afresh, so the first request after
-    an outage already succeeds.
+    protects (``_dead_reason`` says what is checked instead).  A dead one invalidates the
+    whole pool (after a restart none of them lives) and the pool connects afresh, so the
+    first request after an outage already succeeds.
     """
 
     def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.get("idle_since")
         if idle_since is None:
             return  # just connected
-        if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-            if _server_spoke(dbapi_connection):
-                raise InvalidatePoolError("the server closed an idle connection")
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as exc:
-            raise InvalidatePoolError(f"an idle connection failed its ping: {exc}") from exc
+        reason = _dead_reason(dialect, dbapi_connection, time.monotonic() - idle_since)
+        if reason is not None:
+            raise InvalidatePoolError(reason)
 
     def checkin(_dbapi_connection: Any, record: Any) -> None:
         record.info["idle_since"] = time.monotonic()
 
     event.listen(engine.pool, "checkout", checkout)
     event.listen(engine.pool, "checkin", checkin)
+
+
+def kept_connection_alive(conn: Connection, idle_seconds: float) -> bool:
+    """Whether a connection kept out of the pool between uses (an API thread's own) can be
+    used again after ``idle_seconds``, by the pool's check-out test; always on SQLite."""
+    if conn.dialect.name == "sqlite":
+        return True
+    dbapi_connection = conn.connection.dbapi_connection
+    return _dead_reason(conn.dialect, dbapi_connection, idle_seconds) is None
 
 
 # Plans the driver's prepared statements keep.  PostgreSQL otherwise plans most of the read
@@ -129,6 +145,10 @@ def create_store_engine(url: str, *, pool_size: int | None = None, **kwargs: Any
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and pool_size:
+            # Every thread that keeps a connection must find one (see PostgreSQL's below).
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", POOL_OVERFLOW)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
