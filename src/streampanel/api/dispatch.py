@@ -4,8 +4,9 @@ body → JSON → required members → key lookup → cdn belongs to the key's a
 → signature → rate limit → command known → key scope → parameters → handler.  ``prepare``
 runs the checks up to the handler; ``admit`` is the part after authentication, public for a
 caller that proved the key another way (the panel's session); ``execute`` runs a prepared
-request's handler.  ``answer`` and ``answer_admitted`` are the asynchronous entry points,
-and where each step runs depends on the store:
+request's handler.  ``answer`` (the outcome, or what to await for it when a step waits) and
+``answer_admitted`` are the entry points for the event loop, and where each step runs
+depends on the store:
 
 - on PostgreSQL any step may wait for a round trip (a key not cached yet, a batch of rate
   tokens, the handler's queries), so the whole request runs in one worker thread and the
@@ -210,13 +211,19 @@ class Dispatcher:
         prepared = self.prepare(raw, started)
         return prepared if isinstance(prepared, Outcome) else self.execute(prepared)
 
-    def answer(self, raw: bytes, started: float) -> Awaitable[Outcome]:
+    def answer(self, raw: bytes, started: float) -> Outcome | Awaitable[Outcome]:
         """A request's outcome from its JSON text, each step where it belongs (see the
-        module's first lines); ``started`` is when it arrived.  Not a coroutine itself: the
-        caller awaits the step that waits, one frame fewer per request."""
+        module's first lines); ``started`` is when it arrived.  The outcome itself when no
+        step had to wait (a failed check, an ``inline`` command on SQLite), else the
+        awaitable of the step that waits: every request pays for each coroutine added."""
         if self.offload:
             return self._in_thread(self.handle, raw, started)
-        return self.run(self.prepare(raw, started))
+        prepared = self.prepare(raw, started)
+        if isinstance(prepared, Outcome):
+            return prepared
+        if prepared.command.inline:
+            return self.execute_inline(prepared)
+        return self._in_thread(self.execute, prepared)
 
     async def answer_admitted(
         self, key: ApiKey, name: str, members: dict[str, Any], *, read_only: bool, started: float

@@ -69,7 +69,8 @@ class ApiEndpoint:
             content_type, declared = _body_headers(scope)
             body = await read_body(receive, declared, self.body_limit)
             text = extract_json_text(content_type.decode("latin-1"), body, self.max_json_bytes)
-            outcome = await self.dispatcher.answer(text, started)
+            answered = self.dispatcher.answer(text, started)
+            outcome = answered if isinstance(answered, Outcome) else await answered
         except ApiError as error:
             outcome = failure_outcome(error, started)
         except ClientGone:
