@@ -22,6 +22,15 @@ from streampanel.store.tables import applications, servers
 from streampanel.store.tables.usage import ingest_sources, usage_daily, usage_unattributed
 from streampanel.store.viewers import issue_ingest_token
 from tests.ingest.helpers import ingester
+from tests.ingest.test_kill import make_log
+
+
+def log_lines(tmp_path: Path, count: int) -> list[bytes]:
+    """The lines of a fresh ``count``-line access log (``tmp_path/whole.log``), for a test to
+    hand to an agent's log a part at a time."""
+    whole = tmp_path / "whole.log"
+    make_log(whole, count)
+    return whole.read_bytes().splitlines(keepends=True)
 
 
 def issue_token(runtime: Runtime, server: str, directory: Path) -> Path:

@@ -17,11 +17,11 @@ from tests.agent.helpers import (
     clean_ingest,
     committed_offset,
     issue_token,
+    log_lines,
     usage_of,
     write_config,
 )
 from tests.conftest import MakeAccount
-from tests.ingest.test_kill import make_log
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -37,12 +37,10 @@ def test_killed_agent_delivers_like_one_clean_ingest(
     live_api: LiveServer, runtime: Runtime, make_account: MakeAccount, tmp_path: Path
 ) -> None:
     make_account(158, apps=("alpha", "beta", "gamma"))
-    whole = tmp_path / "whole.log"
-    make_log(whole, 36_000)
-    lines = whole.read_bytes().splitlines(keepends=True)
+    lines = log_lines(tmp_path, 36_000)
     log = tmp_path / "access.log"
     log.write_bytes(b"".join(lines[:3000]))
-    size = whole.stat().st_size
+    size = sum(map(len, lines))
     config = write_config(
         tmp_path / "agent.toml",
         url=live_api.url,

@@ -18,13 +18,13 @@ from tests.agent.helpers import (
     clean_ingest,
     committed_offset,
     issue_token,
+    log_lines,
     status,
     usage_of,
     wait_for,
     write_config,
 )
 from tests.conftest import MakeAccount, server_env
-from tests.ingest.test_kill import make_log
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -44,9 +44,7 @@ def test_outage_with_rotation_loses_nothing(
     centre: LiveServer, runtime: Runtime, make_account: MakeAccount, tmp_path: Path
 ) -> None:
     make_account(158, apps=("alpha", "beta", "gamma"))
-    whole = tmp_path / "whole.log"
-    make_log(whole, 6000)
-    lines = whole.read_bytes().splitlines(keepends=True)
+    lines = log_lines(tmp_path, 6000)
     # Before the outage; during it, before the rotation; after the rotation, first to the
     # rotated file (nginx writes on until it reopens its log), then to the new one.
     parts = [b"".join(lines[a:b]) for a, b in ((0, 2000), (2000, 4000), (4000, 4300), (4300, 6000))]

@@ -19,12 +19,12 @@ from tests.agent.helpers import (
     clean_ingest,
     committed_offset,
     issue_token,
+    log_lines,
     usage_of,
     wait_for,
     write_config,
 )
 from tests.conftest import MASTER_KEY, server_env
-from tests.ingest.test_kill import make_log
 from tests.support.postgres import ThrowawayPostgres
 from tests.support.server import LiveServer
 
@@ -61,9 +61,7 @@ def test_postgresql_restart_mid_stream(
         accounts.create_account(conn, 158, "restart")
         for app in ("alpha", "beta", "gamma"):
             accounts.create_application(conn, 158, app)
-    whole = tmp_path / "whole.log"
-    make_log(whole, 6000)
-    lines = whole.read_bytes().splitlines(keepends=True)
+    lines = log_lines(tmp_path, 6000)
     log = tmp_path / "access.log"
     log.write_bytes(b"".join(lines[:2000]))
     config = write_config(
@@ -88,7 +86,7 @@ def test_postgresql_restart_mid_stream(
         cluster.resume()
 
         wait_for(
-            lambda: committed_offset(runtime, "EDGE") == whole.stat().st_size,
+            lambda: committed_offset(runtime, "EDGE") == sum(map(len, lines)),
             what="every block after the restart",
         )
         assert agent.stop() == 0

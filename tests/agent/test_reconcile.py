@@ -20,12 +20,12 @@ from tests.agent.helpers import (
     clean_ingest,
     committed_offset,
     issue_token,
+    log_lines,
     usage_of,
     write_config,
 )
 from tests.conftest import MakeAccount
 from tests.ingest.helpers import ingester
-from tests.ingest.test_kill import make_log
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -35,9 +35,7 @@ def test_the_agent_follows_the_centres_checkpoint(
     live_api: LiveServer, runtime: Runtime, make_account: MakeAccount, tmp_path: Path
 ) -> None:
     make_account(158, apps=("alpha", "beta", "gamma"))
-    whole = tmp_path / "whole.log"
-    make_log(whole, 3000)
-    lines = whole.read_bytes().splitlines(keepends=True)
+    lines = log_lines(tmp_path, 3000)
     log = tmp_path / "access.log"
     log.write_bytes(b"".join(lines[:1000]))
     config = write_config(
@@ -60,7 +58,7 @@ def test_the_agent_follows_the_centres_checkpoint(
     run = AgentProcess(config, output, once=True)
     assert run.wait() == 0, run.log()
     assert "the centre holds this file at byte" in run.log()
-    assert committed_offset(runtime, "EDGE") == whole.stat().st_size
+    assert committed_offset(runtime, "EDGE") == sum(map(len, lines))
     assert usage_of(runtime, "EDGE") == clean_ingest(runtime, tmp_path, "CLEAN", log)
 
     # The centre's store goes back to a backup taken before any of it: nothing of EDGE.

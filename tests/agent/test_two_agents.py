@@ -14,13 +14,13 @@ from tests.agent.helpers import (
     clean_ingest,
     committed_offset,
     issue_token,
+    log_lines,
     status,
     usage_of,
     wait_for,
     write_config,
 )
 from tests.conftest import MakeAccount
-from tests.ingest.test_kill import make_log
 from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.slow
@@ -30,9 +30,7 @@ def test_second_agent_is_refused(
     live_api: LiveServer, runtime: Runtime, make_account: MakeAccount, tmp_path: Path
 ) -> None:
     make_account(158, apps=("alpha", "beta", "gamma"))
-    whole = tmp_path / "whole.log"
-    make_log(whole, 3000)
-    lines = whole.read_bytes().splitlines(keepends=True)
+    lines = log_lines(tmp_path, 3000)
     log = tmp_path / "access.log"
     log.write_bytes(b"".join(lines[:1000]))
     token = issue_token(runtime, "EDGE", tmp_path)
@@ -67,7 +65,7 @@ def test_second_agent_is_refused(
         with log.open("ab") as out:
             out.write(b"".join(lines[2000:]))
         wait_for(
-            lambda: committed_offset(runtime, "EDGE") == whole.stat().st_size,
+            lambda: committed_offset(runtime, "EDGE") == sum(map(len, lines)),
             what="the second agent to take over",
         )
         assert second.stop() == 0

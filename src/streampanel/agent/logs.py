@@ -21,11 +21,8 @@ from typing import Any
 
 from streampanel.agent.central import CentralError, Refused, Unreachable
 from streampanel.agent.config import AccessLog, AgentConfig
-from streampanel.agent.failpoints import Failpoints
-from streampanel.agent.link import Link
-from streampanel.agent.metrics import AgentMetrics
-from streampanel.agent.session import Session
-from streampanel.agent.spool import LocalSource, OffsetMoved, Spool
+from streampanel.agent.session import Pipeline
+from streampanel.agent.spool import LocalSource, OffsetMoved
 from streampanel.ingest.blocks import follow_file, read_blocks
 from streampanel.ingest.formats import make_parser
 from streampanel.ingest.formats.common import BlockResult
@@ -47,23 +44,17 @@ class LogReader:
         self,
         config: AgentConfig,
         access_log: AccessLog,
-        *,
-        spool: Spool,
-        session: Session,
-        link: Link,
-        failpoints: Failpoints,
-        metrics: AgentMetrics,
-        wake: threading.Event,
+        pipeline: Pipeline,
     ):
         self.config = config
         self.access_log = access_log
         self.key = str(access_log.path)
-        self.spool = spool
-        self.session = session
-        self.link = link
-        self.failpoints = failpoints
-        self.metrics = metrics
-        self.wake = wake
+        self.spool, self.failpoints, self.wake = pipeline.spool, pipeline.failpoints, pipeline.wake
+        self.session, self.link, self.metrics = (
+            pipeline.shared.session,
+            pipeline.shared.link,
+            pipeline.shared.metrics,
+        )
         # Files checked against the centre's checkpoint in this run.
         self._reconciled_ids: set[int] = set()
 

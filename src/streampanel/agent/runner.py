@@ -28,7 +28,7 @@ from streampanel.agent.link import Link
 from streampanel.agent.logs import LogReader
 from streampanel.agent.metrics import AgentMetrics
 from streampanel.agent.sender import Sender
-from streampanel.agent.session import Session, Shared
+from streampanel.agent.session import Pipeline, Session, Shared
 from streampanel.agent.spool import Spool
 from streampanel.agent.status import StatusWriter
 
@@ -64,29 +64,12 @@ class Agent:
             self.link,
             self.metrics,
         )
-        self.readers = [
-            LogReader(
-                config,
-                access_log,
-                spool=self.spool,
-                session=self.session,
-                link=self.link,
-                failpoints=self.failpoints,
-                metrics=self.metrics,
-                wake=self.wake,
-            )
-            for access_log in config.access_logs
-        ]
-        self.sender = Sender(
-            config,
-            spool=self.spool,
-            session=self.session,
-            link=self.link,
-            failpoints=self.failpoints,
-            metrics=self.metrics,
-            wake=self.wake,
-        )
         shared = Shared(self.session, self.link, self.metrics)
+        pipeline = Pipeline(shared, self.spool, self.failpoints, self.wake)
+        self.readers = [
+            LogReader(config, access_log, pipeline) for access_log in config.access_logs
+        ]
+        self.sender = Sender(config, pipeline)
         # The viewer and disk parts load only where they are configured (the push route's
         # module brings the web framework, the disk walker the store's).
         self.rtmp: list[RtmpPusher] = []

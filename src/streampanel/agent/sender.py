@@ -17,11 +17,8 @@ from collections.abc import Callable
 
 from streampanel.agent.central import CentralError, Refused, Unreachable
 from streampanel.agent.config import AgentConfig
-from streampanel.agent.failpoints import Failpoints
-from streampanel.agent.link import Link
-from streampanel.agent.metrics import AgentMetrics
-from streampanel.agent.session import Session
-from streampanel.agent.spool import LocalSource, Spool, SpooledBlock
+from streampanel.agent.session import Pipeline
+from streampanel.agent.spool import LocalSource, SpooledBlock
 from streampanel.intake import wire
 from streampanel.uploads.backoff import delay
 
@@ -32,21 +29,15 @@ class Sender:
     def __init__(
         self,
         config: AgentConfig,
-        *,
-        spool: Spool,
-        session: Session,
-        link: Link,
-        failpoints: Failpoints,
-        metrics: AgentMetrics,
-        wake: threading.Event,
+        pipeline: Pipeline,
     ):
         self.config = config
-        self.spool = spool
-        self.session = session
-        self.link = link
-        self.failpoints = failpoints
-        self.metrics = metrics
-        self.wake = wake
+        self.spool, self.failpoints, self.wake = pipeline.spool, pipeline.failpoints, pipeline.wake
+        self.session, self.link, self.metrics = (
+            pipeline.shared.session,
+            pipeline.shared.link,
+            pipeline.shared.metrics,
+        )
         # Blocks the centre acknowledged in this run, by outcome (committed, duplicate).
         self.delivered: dict[str, int] = {}
 

@@ -16,8 +16,10 @@ from typing import Any
 
 from streampanel.agent.central import Central, Refused
 from streampanel.agent.config import AgentConfig
+from streampanel.agent.failpoints import Failpoints
 from streampanel.agent.link import Link
 from streampanel.agent.metrics import AgentMetrics
+from streampanel.agent.spool import Spool
 from streampanel.ingest.source import fingerprint
 from streampanel.intake import wire
 
@@ -103,3 +105,15 @@ class Shared:
     session: Session
     link: Link
     metrics: AgentMetrics
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """What the access-log readers and the sender share besides ``Shared``: the spool
+    between them, the failpoints the crash tests stop them at, and the event that wakes the
+    sender when a block was spooled."""
+
+    shared: Shared
+    spool: Spool
+    failpoints: Failpoints
+    wake: threading.Event

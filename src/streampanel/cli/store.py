@@ -6,7 +6,10 @@ one stderr line per command (``store: ...``, never a password) makes that visibl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
+from sqlalchemy import Engine
 
 from streampanel.runtime import Runtime, open_runtime
 from streampanel.settings import Settings
@@ -26,3 +29,18 @@ def open_store(
     instead of exiting (``open_runtime``)."""
     announce_store(settings)
     return open_runtime(settings, wait_for_store=wait_for_store, pool_size=pool_size)
+
+
+def purge_now(
+    older_than_days: float | None, retention_setting: str, purge: Callable[[Engine, float], int]
+) -> tuple[int, float]:
+    """Run a housekeeping ``purge(engine, days)`` once on the settings' store: rows older
+    than ``older_than_days``, or than the setting named ``retention_setting`` when not
+    given.  Returns what was deleted and the days used."""
+    settings = Settings()
+    days = older_than_days if older_than_days is not None else getattr(settings, retention_setting)
+    runtime = open_store(settings)
+    try:
+        return purge(runtime.engine, days), days
+    finally:
+        runtime.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from streampanel.cli.output import console, user_errors
-from streampanel.cli.store import open_store
+from streampanel.cli.store import open_store, purge_now
 from streampanel.settings import Settings
 from streampanel.tickets.links import LINK_PURPOSE
 from streampanel.tickets.purge import purge_expired
@@ -41,15 +41,5 @@ def purge(
 ) -> None:
     """Delete old attempts and long-expired tickets now (the server does it regularly)."""
     with user_errors():
-        settings = Settings()
-        runtime = open_store(settings)
-        try:
-            days = (
-                older_than_days
-                if older_than_days is not None
-                else settings.ticket_attempt_retention_days
-            )
-            deleted = purge_expired(runtime.engine, days)
-        finally:
-            runtime.close()
+        deleted, days = purge_now(older_than_days, "ticket_attempt_retention_days", purge_expired)
     console.print(f"deleted {deleted} ticket attempts and expired tickets older than {days:g} days")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from streampanel.cli.output import console, user_errors
-from streampanel.cli.store import open_store
+from streampanel.cli.store import purge_now
 from streampanel.settings import Settings
 from streampanel.viewers.purge import purge_expired
 
@@ -27,13 +27,5 @@ def purge(
 ) -> None:
     """Delete live-viewer rows older than the retention now (the server does it hourly)."""
     with user_errors():
-        settings = Settings()
-        runtime = open_store(settings)
-        try:
-            days = (
-                older_than_days if older_than_days is not None else settings.viewer_retention_days
-            )
-            deleted = purge_expired(runtime.engine, days)
-        finally:
-            runtime.close()
+        deleted, days = purge_now(older_than_days, "viewer_retention_days", purge_expired)
     console.print(f"deleted {deleted} viewer rows older than {days:g} days")
