@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     # commands on SQLite), each keeping a store connection.  Python runs one thread at a
     # time: more threads only overlap waits for the store, and past a few they cost more in
     # handing the interpreter over than they overlap (bench/soak.py: 16 threads ran the mix
-    # at 0.78x of 4 on PostgreSQL).  Raise it for a store far away.
+    # at ~0.8x of 4 on PostgreSQL).  Raise it for a store far away.
     api_threads: int = 4
     # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); empty believes none,

@@ -218,12 +218,7 @@ class Dispatcher:
         awaitable of the step that waits: every request pays for each coroutine added."""
         if self.offload:
             return self._in_thread(self.handle, raw, started)
-        prepared = self.prepare(raw, started)
-        if isinstance(prepared, Outcome):
-            return prepared
-        if prepared.command.inline:
-            return self.execute_inline(prepared)
-        return self._in_thread(self.execute, prepared)
+        return self.run(self.prepare(raw, started))
 
     async def answer_admitted(
         self, key: ApiKey, name: str, members: dict[str, Any], *, read_only: bool, started: float
@@ -233,7 +228,8 @@ class Dispatcher:
             return await self._in_thread(
                 self._admit_and_execute, key, name, members, read_only, started
             )
-        return await self.run(self.admit(key, name, members, read_only=read_only, started=started))
+        ran = self.run(self.admit(key, name, members, read_only=read_only, started=started))
+        return ran if isinstance(ran, Outcome) else await ran
 
     def _admit_and_execute(
         self, key: ApiKey, name: str, members: dict[str, Any], read_only: bool, started: float
@@ -321,15 +317,16 @@ class Dispatcher:
             log.info("%s: ignoring unknown members %s%s", command.name, names, more)
         return Prepared(command, params, key, signature, outcome, started)
 
-    async def run(self, prepared: Prepared | Outcome) -> Outcome:
-        """A prepared request's outcome (a failed check's as it is): ``inline`` commands on
-        the event loop when the store is SQLite, every other handler in a worker thread so a
-        heavy query never stalls other requests."""
+    def run(self, prepared: Prepared | Outcome) -> Outcome | Awaitable[Outcome]:
+        """A prepared request's outcome, or what to await for it (as ``answer``): a failed
+        check's as it is, an ``inline`` command's from the event loop when the store is
+        SQLite, every other handler's from a worker thread so a heavy query never stalls
+        other requests."""
         if isinstance(prepared, Outcome):
             return prepared
         if prepared.command.inline and not self.offload:
             return self.execute_inline(prepared)
-        return await self._in_thread(self.execute, prepared)
+        return self._in_thread(self.execute, prepared)
 
     def execute(self, prepared: Prepared) -> Outcome:
         """Run the handler (any thread): a command that writes in its own transaction, a

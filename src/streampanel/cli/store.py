@@ -32,13 +32,15 @@ def open_store(
 
 
 def purge_now(
-    older_than_days: float | None, retention_setting: str, purge: Callable[[Engine, float], int]
+    older_than_days: float | None,
+    retention: Callable[[Settings], float],
+    purge: Callable[[Engine, float], int],
 ) -> tuple[int, float]:
     """Run a housekeeping ``purge(engine, days)`` once on the settings' store: rows older
-    than ``older_than_days``, or than the setting named ``retention_setting`` when not
-    given.  Returns what was deleted and the days used."""
+    than ``older_than_days``, or than the configured ``retention(settings)`` when not given.
+    Returns what was deleted and the days used."""
     settings = Settings()
-    days = older_than_days if older_than_days is not None else getattr(settings, retention_setting)
+    days = older_than_days if older_than_days is not None else retention(settings)
     runtime = open_store(settings)
     try:
         return purge(runtime.engine, days), days

@@ -41,5 +41,7 @@ def purge(
 ) -> None:
     """Delete old attempts and long-expired tickets now (the server does it regularly)."""
     with user_errors():
-        deleted, days = purge_now(older_than_days, "ticket_attempt_retention_days", purge_expired)
+        deleted, days = purge_now(
+            older_than_days, lambda settings: settings.ticket_attempt_retention_days, purge_expired
+        )
     console.print(f"deleted {deleted} ticket attempts and expired tickets older than {days:g} days")

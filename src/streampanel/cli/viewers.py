@@ -27,5 +27,7 @@ def purge(
 ) -> None:
     """Delete live-viewer rows older than the retention now (the server does it hourly)."""
     with user_errors():
-        deleted, days = purge_now(older_than_days, "viewer_retention_days", purge_expired)
+        deleted, days = purge_now(
+            older_than_days, lambda settings: settings.viewer_retention_days, purge_expired
+        )
     console.print(f"deleted {deleted} viewer rows older than {days:g} days")
