@@ -8,8 +8,10 @@ with named ``bindparam``s; it runs inside whatever transaction the ``Connection`
 Parameters go through the dialect's bind processing (a date becomes SQLite's ISO text), and
 a list parameter is matched with ``in_list``: ``= ANY(array)`` on PostgreSQL, a JSON array
 read by ``json_each`` on SQLite, so one compiled statement serves lists of every length.
-Result values come as the driver gives them, integers and strings alike on both stores;
-a ``Date`` column is selected as text (``iso_date``), so both give ``YYYY-MM-DD``.
+Result values come as the driver gives them, integers and strings alike on both stores,
+except where a column's type converts them (a ``DateTime`` on SQLite becomes a datetime, as
+through SQLAlchemy); a ``Date`` comes as its ``YYYY-MM-DD`` text on both: what SQLite holds,
+and what PostgreSQL sends, kept as text by the cursor instead of parsed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, String
+from sqlalchemy import Connection, Date, Select, String
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -99,32 +101,6 @@ def _sqlite_code_points(element: CodePointOrder, compiler: SQLCompiler, **kw: An
     return str(compiler.process(element.column, **kw))
 
 
-class IsoDate(ColumnElement[str]):
-    """A ``Date`` column as ``YYYY-MM-DD`` text, formatted by the store."""
-
-    type = String()
-    inherit_cache = False
-
-    def __init__(self, column: ColumnElement[Any]):
-        self.column = column
-
-
-def iso_date(column: ColumnElement[Any]) -> IsoDate:
-    """``column`` (a ``Date``) as ``YYYY-MM-DD`` text: what SQLite holds, and what
-    PostgreSQL formats in C faster than Python formats the dates the driver would build."""
-    return IsoDate(column)
-
-
-@compiles(IsoDate, "postgresql")
-def _postgresql_iso_date(element: IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char({compiler.process(element.column, **kw)}, 'YYYY-MM-DD')"
-
-
-@compiles(IsoDate, "sqlite")
-def _sqlite_iso_date(element: IsoDate, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.column, **kw))
-
-
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -133,6 +109,8 @@ class _Compiled:
     order: tuple[str, ...] | None
     # name -> conversion, for parameters whose type the dialect converts or that are lists
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+    # column index -> conversion, for result columns whose type the dialect converts
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 def _list_converter(dialect_name: str, item: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
@@ -164,8 +142,15 @@ class DriverQuery:
                     converters.append((name, _list_converter(dialect.name, process)))
                 elif process is not None:
                     converters.append((name, process))
+            results = []
+            for index, column in enumerate(self._statement.selected_columns):
+                if isinstance(column.type, Date):
+                    continue  # text on both stores (the module's first lines)
+                process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+                if process is not None:
+                    results.append((index, process))
             entry = self._compiled[dialect.name] = _Compiled(
-                compiled.string, order, tuple(converters)
+                compiled.string, order, tuple(converters), tuple(results)
             )
         return entry
 
@@ -181,12 +166,9 @@ class DriverQuery:
         driver = None
         try:
             driver = conn.connection.driver_connection
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.execute(compiled.sql, arguments)
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
+            cursor = _cursor(conn.connection.info, driver)
+            cursor.execute(compiled.sql, arguments)
+            found = cursor.fetchall()
         except dbapi_error as exc:
             # Behave as SQLAlchemy would: its exception types, and a dead connection dropped
             # (and said to be: a restart is then retried once, an outage answered 503).
@@ -196,3 +178,29 @@ class DriverQuery:
             raise DBAPIError.instance(
                 compiled.sql, arguments, exc, dbapi_error, connection_invalidated=disconnect
             ) from exc
+        if not compiled.results:
+            return list(found)
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, convert in compiled.results:
+                values[index] = convert(values[index])
+            rows.append(tuple(values))
+        return rows
+
+
+def _cursor(info: dict[Any, Any], driver: Any) -> Any:
+    """The driver connection's own cursor for these queries, made once per connection
+    (``info`` lives as long as it): a cursor per query costs more than some queries."""
+    cursor = info.get(_CURSOR)
+    if cursor is None or cursor.connection is not driver:
+        cursor = info[_CURSOR] = driver.cursor()
+        if type(driver).__module__.startswith("psycopg"):
+            from psycopg.types.string import TextLoader  # only ever loaded on PostgreSQL
+
+            # Dates as the text PostgreSQL sends (ISO, the DateStyle psycopg requires).
+            cursor.adapters.register_loader("date", TextLoader)
+    return cursor
+
+
+_CURSOR = "streampanel.driverquery.cursor"

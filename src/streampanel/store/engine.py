@@ -119,20 +119,25 @@ def kept_connection_alive(conn: Connection, idle_seconds: float) -> bool:
     return _dead_reason(conn.dialect, dbapi_connection, idle_seconds) is None
 
 
-# Plans the driver's prepared statements keep.  PostgreSQL otherwise plans most of the read
-# commands' statements afresh on every execution (their ``= ANY(list)`` and LIMIT parameters
-# make its generic plan look costlier than a custom one), and planning cost more than
-# running them: a generic plan, made once per connection, is the same index lookup.
-_GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
+# Session settings every PostgreSQL connection gets, unless the URL's options set them:
+# - plans the driver's prepared statements keep.  PostgreSQL otherwise plans most of the read
+#   commands' statements afresh on every execution (their ``= ANY(list)`` and LIMIT
+#   parameters make its generic plan look costlier than a custom one), and planning cost
+#   more than running them: a generic plan, made once per connection, is the same lookup;
+# - dates written as ISO text, which the read commands take as they come (``DriverQuery``).
+_SESSION_SETTINGS = {"plan_cache_mode": "force_generic_plan", "DateStyle": "ISO"}
 
 
 def _postgresql_options(url: str) -> dict[str, Any]:
-    """Connection options for PostgreSQL: generic plans, after any options the URL gives
-    (which may choose another plan_cache_mode)."""
+    """Connection options for PostgreSQL: the URL's options, then each of
+    ``_SESSION_SETTINGS`` they do not choose otherwise."""
     given = str(make_url(url).query.get("options", ""))
-    if "plan_cache_mode" in given:
-        return {}
-    return {"options": f"{given} {_GENERIC_PLANS}".strip()}
+    added = [
+        f"-c {name}={value}"
+        for name, value in _SESSION_SETTINGS.items()
+        if name.lower() not in given.lower()
+    ]
+    return {"options": " ".join([given, *added]).strip()} if added else {}
 
 
 def create_store_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> Engine:
