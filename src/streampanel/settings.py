@@ -81,9 +81,10 @@ class Settings(BaseSettings):
     # Threads an API process runs store work in (every request on PostgreSQL, non-inline
     # commands on SQLite), each keeping a store connection.  Python runs one thread at a
     # time: more threads only overlap waits for the store, and past a few they cost more in
-    # handing the interpreter over than they overlap (bench/soak.py: 16 threads ran the mix
-    # at ~0.8x of 4 on PostgreSQL).  Raise it for a store far away.
-    api_threads: int = 4
+    # handing the interpreter over than they overlap (bench/soak.py on two cores: 2 threads
+    # ran the PostgreSQL mix ~1.3x as fast as 4, 4 ~1.25x as fast as 16).  Raise it for a
+    # store far away, where each request waits longer.
+    api_threads: int = 2
     # Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
     # (comma-separated IPs or networks, uvicorn's forwarded_allow_ips); empty believes none,
     # so a client cannot choose the address it is logged and rate-limited under.
