@@ -101,7 +101,7 @@ def store_server(store: str, workers: int, stack: ExitStack) -> Iterator[BenchSe
     runtime.close()
     with running_server(env, "--workers", str(workers)) as server:
         with Client(server.api_url, DEMO_CDN, DEMO_API_KEY, DEMO_SECRET) as check:
-            for command, params in _calls():  # each must succeed before the run
+            for command, params in read_mix():  # each must succeed before the run
                 check.call(command, **params)
         yield server
 
@@ -110,7 +110,7 @@ def signed_script(server: BenchServer, path: Path, seconds: float) -> Path:
     """The mix signed for a round of ``seconds`` starting now (timestamps at its middle)."""
     middle = time.time() + seconds / 2
     client = Client(server.api_url, DEMO_CDN, DEMO_API_KEY, DEMO_SECRET, clock=lambda: middle)
-    bodies = ["json=" + quote(client.build(c, **p).final_json, safe="") for c, p in _calls()]
+    bodies = ["json=" + quote(client.build(c, **p).final_json, safe="") for c, p in read_mix()]
     client.close()
     return replay_script(path, "/stable/", bodies)
 
@@ -232,7 +232,7 @@ def report(
     print("errors: none" if errors == 0 else f"errors: {int(errors)}")
 
 
-def _calls() -> list[tuple[str, dict]]:
+def read_mix() -> list[tuple[str, dict]]:
     now = int(time.time())
     start = time.strftime("%Y-%m-%d", time.gmtime(now - 20 * 86400))
     return [
