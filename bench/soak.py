@@ -18,6 +18,12 @@ round, then per store the median round's requests/s, p50 and p99, the errors ove
 each worker's RSS along the run, and the ratios: mix/healthz per store, PostgreSQL/SQLite
 throughput and p99.  Goals: PostgreSQL ≥ 0.9× SQLite, each mix ≥ 0.1× its /healthz,
 PostgreSQL p99 ≤ 1.2× SQLite's, no error, RSS stable.
+
+By default everything shares the machine's cores, PostgreSQL's server included, so its
+work on the queries slows the API processes beside it.  ``--api-cores N`` gives both
+stores' API processes the first N cores and everything else (PostgreSQL, wrk, this script)
+the others: the API then runs as it does when PostgreSQL has a host of its own, and the
+PostgreSQL/SQLite ratio shows what PostgreSQL's path costs the API beyond SQLite's.
 """
 
 from __future__ import annotations
@@ -61,6 +67,20 @@ STORES = ("PostgreSQL", "SQLite")
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    """``pid`` and each of its threads onto ``cores`` (threads it starts later inherit)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cores)
+
+
+def split_cores(api_cores: int) -> tuple[set[int], set[int]]:
+    """The cores for the API processes and the cores for everything else."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not 0 < api_cores < len(cores):
+        sys.exit(f"--api-cores must leave a core for the rest: 1 to {len(cores) - 1} here")
+    return set(cores[:api_cores]), set(cores[api_cores:])
 
 
 def worker_pids(server_pid: int) -> list[int]:
@@ -121,18 +141,29 @@ def main() -> None:
     parser.add_argument("--round-seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--api-cores", type=int, default=0, help="cores of the API processes' own (0: shared)"
+    )
     args = parser.parse_args()
     if args.round_seconds > 400:
         sys.exit("pre-signed requests are valid for ±300 s around a round's middle: at most 400 s")
     if not shutil.which("wrk"):
         sys.exit("bench/soak.py needs wrk: apt-get install wrk")
     rounds = max(1, round(args.seconds / args.round_seconds))
+    api_cores: set[int] = set()
+    if args.api_cores:
+        api_cores, rest = split_cores(args.api_cores)
+        pin(os.getpid(), rest)  # PostgreSQL and wrk, started from here, inherit it
 
     results: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {s: [] for s in STORES}
     rss: dict[str, dict[int, list[float]]] = {}
     with ExitStack() as stack:
         servers = {s: stack.enter_context(store_server(s, args.workers, stack)) for s in STORES}
         workers = {s: worker_pids(server.process.pid) for s, server in servers.items()}
+        if api_cores:
+            for store, server in servers.items():
+                for pid in [server.process.pid, *workers[store]]:
+                    pin(pid, api_cores)
         scratch = stack.enter_context(temp_dir("sp-soak-scripts-"))
         healthz = replay_script(scratch / "healthz.lua", "/healthz", [], expect='"status":"ok"')
         for store, server in servers.items():  # warm-up: connections, caches, prepared plans
@@ -193,7 +224,12 @@ def report(
     print_table(
         f"soak: read-command mix, {args.workers} uvicorn workers per store, "
         f"{args.connections} connections, {rounds} rounds of {args.round_seconds} s per store "
-        "(medians of rounds)",
+        "(medians of rounds), "
+        + (
+            f"the API processes on {args.api_cores} core(s) of their own"
+            if args.api_cores
+            else "all processes sharing the cores"
+        ),
         [
             "store",
             "healthz req/s",
