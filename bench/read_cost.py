@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/read_cost.py [--calls 2000] [--rounds 3]
 
-Each request of bench/soak.py's read mix runs ``--calls`` times through the dispatcher, in
-one of the API's own threads as a request does on PostgreSQL (no HTTP: this isolates what
-the store path costs), on a throwaway PostgreSQL cluster (Debian's postgresql) and on SQLite,
-each holding the demo data.  For every command it prints the microseconds per call of this
-process's CPU and of the PostgreSQL cluster's processes (the median of ``--rounds``), then
-per store the mix's sum and two ratios:
+Each request of bench/soak.py's read mix runs ``--calls`` times through the dispatcher's
+``answer``, awaited on an event loop as the server does (each step where the server runs
+it: on PostgreSQL in the API's own threads; no HTTP, so this isolates what the store path
+costs), on a throwaway PostgreSQL cluster (Debian's postgresql) and on SQLite, each holding
+the demo data.  For every command it prints the microseconds per call of this process's CPU
+and of the PostgreSQL cluster's processes (the median of ``--rounds``), then per store
+the mix's sum and two ratios:
 
 - SQLite / PostgreSQL over all CPU: how fast PostgreSQL can run the mix next to SQLite when
   its server shares the machine's cores (bench/soak.py's set-up);
@@ -20,11 +21,11 @@ Timed: run it alone (``flock /tmp/bench.lock``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -35,10 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT), str(ROOT / "bench")]
 
 from _common import print_table, temp_dir  # noqa: E402
-from soak import read_mix  # noqa: E402
+from soak import children, read_mix  # noqa: E402
 from tests.support.postgres import ThrowawayPostgres  # noqa: E402
 
 from streampanel.api.dispatch import Dispatcher  # noqa: E402
+from streampanel.api.outcome import Outcome  # noqa: E402
 from streampanel.client import Client  # noqa: E402
 from streampanel.demo import DEMO_API_KEY, DEMO_CDN, DEMO_SECRET, setup_demo  # noqa: E402
 from streampanel.runtime import open_runtime  # noqa: E402
@@ -52,11 +54,8 @@ def cluster_cpu(postmaster: int | None) -> float:
     """CPU seconds of the PostgreSQL server and its backends so far (0 without one)."""
     if postmaster is None:
         return 0.0
-    children = subprocess.run(
-        ["pgrep", "-P", str(postmaster)], capture_output=True, text=True
-    ).stdout.split()
     total = 0
-    for pid in [str(postmaster), *children]:
+    for pid in [postmaster, *children(postmaster)]:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -97,27 +96,30 @@ def store_dispatcher(store: str) -> Iterator[tuple[Dispatcher, int | None]]:
                 cluster.stop()
 
 
-def measure(
+async def measure(
     dispatcher: Dispatcher, postmaster: int | None, raw: bytes, calls: int
 ) -> tuple[float, float]:
     """Microseconds per call of this process's CPU and of the PostgreSQL cluster's."""
 
-    def run() -> None:
-        outcome = dispatcher.handle(raw)
+    async def run() -> None:
+        answered = dispatcher.answer(raw, time.perf_counter())
+        outcome = answered if isinstance(answered, Outcome) else await answered
         if outcome.body.get("status") == "error":
             raise SystemExit(f"the mix must succeed: {outcome.body}")
 
-    def submit() -> None:
-        # In one of the API's own threads, which keep their store connection.
-        dispatcher._threads.submit(run).result()
-
     for _ in range(WARM_UP_CALLS):
-        submit()
+        await run()
     own, server = time.process_time(), cluster_cpu(postmaster)
     for _ in range(calls):
-        submit()
+        await run()
     own, server = time.process_time() - own, cluster_cpu(postmaster) - server
     return 1e6 * own / calls, 1e6 * server / calls
+
+
+async def measure_mix(
+    dispatcher: Dispatcher, postmaster: int | None, bodies: list[bytes], calls: int
+) -> list[tuple[float, float]]:
+    return [await measure(dispatcher, postmaster, raw, calls) for raw in bodies]
 
 
 def main() -> None:
@@ -133,7 +135,7 @@ def main() -> None:
         with store_dispatcher(store) as (dispatcher, postmaster):
             bodies = [client.build(c, **p).final_json.encode() for c, p in mix]
             rounds = [
-                [measure(dispatcher, postmaster, raw, args.calls) for raw in bodies]
+                asyncio.run(measure_mix(dispatcher, postmaster, bodies, args.calls))
                 for _ in range(args.rounds)
             ]
         figures[store] = [

@@ -92,21 +92,20 @@ class Job:
     callback_http_status: int | None
     callback_message: str
 
+    def __post_init__(self) -> None:
+        # The store holds the two states as text.
+        self.state = JobState(self.state)
+        self.callback_state = CallbackState(self.callback_state)
+
     @classmethod
     def from_row(cls, row: RowMapping) -> Job:
-        values = dict(row)
-        values["state"] = JobState(values["state"])
-        values["callback_state"] = CallbackState(values["callback_state"])
-        return cls(**values)
+        return cls(**row)
 
     @classmethod
     def from_values(cls, values: Sequence[Any]) -> Job:
         """A row of ``select(upload_jobs)`` as the driver gives it: the table's columns, in
         the order of this class's fields."""
-        job = cls(*values)
-        job.state = JobState(job.state)
-        job.callback_state = CallbackState(job.callback_state)
-        return job
+        return cls(*values)
 
     def update(self, values: Mapping[str, Any]) -> None:
         """Apply column values just written to the row (names are column names)."""
